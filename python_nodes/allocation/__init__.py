@@ -1,0 +1,1 @@
+"""Multi-warehouse allocation: the exact cost model of DESIGN.md, its optimum and a planner's alternatives."""

@@ -1,0 +1,1 @@
+"""Approvals: multi-step chains by role, segregation of duties, signed email links and Slack buttons."""

@@ -1,0 +1,74 @@
+"""Record failed executions and replay their webhook request to n8n once the cause is fixed."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import requests
+
+from .. import clock
+from ..audit import service as audit_log
+from . import store
+
+OPEN = "open"
+REPLAYED = "replayed"
+REPLAY_FAILED = "replay_failed"
+STATES = (OPEN, REPLAYED, REPLAY_FAILED)
+
+# How the original request authenticated; secrets are never stored in the letter, the workers add them back.
+AUTH_NONE = "none"
+AUTH_ODOO_TOKEN = "odoo-token"  # ?token= on the direct Odoo webhook (KIT_WEBHOOK_SECRET)
+AUTH_KIT_HEADER = "kit-header"  # X-Kit-Token on the outbox webhooks (KIT_N8N_TOKEN)
+
+REPLAY_TIMEOUT = 30.0
+
+
+class NotReplayable(Exception):
+    """The letter has no request to replay, or n8n's webhook base URL is not configured."""
+
+
+def record(db, letter: dict, correlation_id: str) -> tuple[dict, bool]:
+    """Store the letter (idempotent per execution) with its audit entry; returns ``(letter, created)``."""
+    with db.transaction() as tx:
+        stored, created = store.insert(tx, letter, OPEN, clock.iso())
+        if created:
+            audit_log.record(tx, actor="n8n", action="dead_letter.recorded", subject=f"n8n/{stored['workflow_id']}",
+                             correlation_id=correlation_id,
+                             data={"execution_id": stored["execution_id"], "failed_node": stored["failed_node"]})
+        return stored, created
+
+
+def replay(db, config, letter: dict, session=requests) -> dict:
+    """POST the failed execution's webhook request to n8n again; the letter records the outcome."""
+    request = letter.get("request")
+    if not request or not request.get("webhook_path"):
+        raise NotReplayable("this dead letter holds no webhook request to replay")
+    if not config.n8n_webhook_base:
+        raise NotReplayable("KIT_N8N_WEBHOOK_BASE is not set, so the workers cannot reach n8n")
+    url, params, headers = target(config, request)
+    status, error = None, None
+    try:
+        answer = session.request(request.get("method", "POST"), url, params=params, headers=headers,
+                                 json=request.get("body"), timeout=REPLAY_TIMEOUT)
+        status = answer.status_code
+        if status >= 300:
+            error = answer.text[:500]
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    state = REPLAYED if status is not None and status < 300 else REPLAY_FAILED
+    with db.transaction() as tx:
+        store.record_replay(tx, letter["id"], state=state, status=status, error=error, at=clock.iso())
+        return store.get(tx, letter["id"])
+
+
+def target(config, request: dict) -> tuple[str, dict, dict]:
+    """URL, query and headers for the replay: always n8n's configured base (never a stored host), secrets re-added."""
+    path = "/".join(quote(part, safe="") for part in request["webhook_path"].strip("/").split("/"))
+    url = config.n8n_webhook_base.rstrip("/") + "/" + path
+    params = dict(request.get("query") or {})
+    headers = {"X-Kit-Replay": "dead-letter"}
+    auth = request.get("auth", AUTH_NONE)
+    if auth == AUTH_ODOO_TOKEN:
+        params["token"] = config.webhook_secret
+    elif auth == AUTH_KIT_HEADER:
+        headers["X-Kit-Token"] = config.n8n_token
+    return url, params, headers

@@ -1,0 +1,66 @@
+"""Failed n8n executions, one row per (workflow, execution), with what is needed to replay the request."""
+from __future__ import annotations
+
+import json
+
+MIGRATIONS = [
+    (1, """
+CREATE TABLE dead_letters (
+    id {autoid},
+    workflow_id TEXT NOT NULL,
+    workflow_name TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    failed_node TEXT NOT NULL,
+    error_message TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    request TEXT,
+    state TEXT NOT NULL,
+    replay_count INTEGER NOT NULL DEFAULT 0,
+    last_replay_status INTEGER,
+    last_replay_error TEXT,
+    created_at TEXT NOT NULL,
+    replayed_at TEXT,
+    UNIQUE (workflow_id, execution_id)
+);
+CREATE INDEX dead_letters_state ON dead_letters (state, id)
+"""),
+]
+
+COLUMNS = ("id, workflow_id, workflow_name, execution_id, failed_node, error_message, mode, request, state, "
+           "replay_count, last_replay_status, last_replay_error, created_at, replayed_at")
+
+
+def insert(tx, letter: dict, state: str, at: str) -> tuple[dict, bool]:
+    """Record the letter; a second report of the same execution returns the first row and False."""
+    created = tx.fetchone(
+        "INSERT INTO dead_letters (workflow_id, workflow_name, execution_id, failed_node, error_message, mode, "
+        "request, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (workflow_id, execution_id) DO NOTHING RETURNING id",
+        (letter["workflow_id"], letter["workflow_name"], letter["execution_id"], letter.get("failed_node", ""),
+         letter.get("error_message", ""), letter.get("mode", ""),
+         json.dumps(letter["request"], sort_keys=True) if letter.get("request") else None, state, at))
+    if created:
+        return get(tx, created["id"]), True
+    row = tx.fetchone(f"SELECT {COLUMNS} FROM dead_letters WHERE workflow_id = ? AND execution_id = ?",
+                      (letter["workflow_id"], letter["execution_id"]))
+    return _shape(row), False
+
+
+def get(tx, letter_id: int) -> dict | None:
+    row = tx.fetchone(f"SELECT {COLUMNS} FROM dead_letters WHERE id = ?", (letter_id,))
+    return _shape(row) if row else None
+
+
+def listing(tx, state: str | None, limit: int) -> list[dict]:
+    where, params = ("WHERE state = ?", (state,)) if state else ("", ())
+    return [_shape(r) for r in tx.fetchall(f"SELECT {COLUMNS} FROM dead_letters {where} ORDER BY id LIMIT ?",
+                                           (*params, limit))]
+
+
+def record_replay(tx, letter_id: int, *, state: str, status: int | None, error: str | None, at: str) -> None:
+    tx.execute("UPDATE dead_letters SET state = ?, replay_count = replay_count + 1, last_replay_status = ?, "
+               "last_replay_error = ?, replayed_at = ? WHERE id = ?", (state, status, error, at, letter_id))
+
+
+def _shape(row: dict) -> dict:
+    return {**row, "request": json.loads(row["request"]) if row["request"] else None}

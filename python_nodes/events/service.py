@@ -1,0 +1,215 @@
+"""Normalize Odoo webhooks and canonical envelopes into one event, claim its key, record it once."""
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import datetime, timezone
+
+from .. import clock, contracts, metrics
+from ..audit import service as audit_log
+from ..errors import ApiError, Conflict, Unauthorized, Unprocessable
+from ..idempotency import service as idempotency
+from ..outbox import service as outbox
+from . import mapping, store, types
+
+SCOPE = "events"
+# Event ids derive from the idempotency key, so a webhook and a sweep reporting one change give one id.
+EVENT_ID_NAMESPACE = uuid.UUID("6f1c1e0a-7f57-4a35-9d8e-3c1f6b0b2a11")
+
+ORIGIN_WEBHOOK = "odoo_webhook"
+ORIGIN_ENVELOPE = "envelope"
+ORIGIN_SWEEP = "sweep"
+
+ODOO_DATETIME = "%Y-%m-%d %H:%M:%S"
+
+
+def authenticate(config, presented: str | None) -> None:
+    """Constant-time check of the shared webhook secret; a wrong or missing one writes nothing."""
+    expected = config.webhook_secret
+    if not expected:
+        return  # development without a secret configured: open, as the README says
+    if not presented or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise Unauthorized("missing or wrong webhook token", code="bad_webhook_token")
+
+
+def is_odoo_webhook(body) -> bool:
+    return isinstance(body, dict) and "specversion" not in body
+
+
+def normalize(body: dict, *, type_hint: str | None = None, source: str = "odoo") -> dict:
+    """The canonical CloudEvents envelope for an Odoo webhook body or an envelope (validated either way)."""
+    if not is_odoo_webhook(body):
+        return _check_envelope(body)
+    contracts.validate("odoo-webhook", body)
+    rule = _rule_for(body, type_hint)
+    model, record_id = body["_model"], body["_id"]
+    key = _render_key(rule["key"], body)
+    values = {k: v for k, v in body.items() if not k.startswith("_")}
+    envelope = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid5(EVENT_ID_NAMESPACE, key)),
+        "source": f"{source}/{model}",
+        "type": rule["type"],
+        "subject": f"{model}/{record_id}",
+        "time": _event_time(values),
+        "datacontenttype": "application/json",
+        "dataschema": types.data_schema_uri(rule["type"]),
+        "correlationid": f"{model}:{record_id}",
+        "idempotencykey": key,
+        "data": {"record": {"model": model, "id": record_id}, "action": body.get("_action", ""), "values": values},
+    }
+    if type_hint and not _rules_agree(body, type_hint):
+        # The sender alone chose the type, so check the record fits it (e.g. a late picking has a scheduled date).
+        _check_data(envelope)
+    # Otherwise built here from a validated body by tested rules, so not validated again on this hot path; outside
+    # production every response is checked against its contract (KIT_VALIDATE_RESPONSES).
+    return envelope
+
+
+def ingest(db, config, body: dict, *, type_hint: str | None = None, origin: str = ORIGIN_WEBHOOK) -> tuple[int, dict]:
+    """Record the event once: ``(201, {event, duplicate: false})`` first, ``(200, {.., duplicate: true})`` after.
+
+    Everything (claim, event row, outbox row, audit entry, stored response) commits in one transaction, so a
+    rejected or failed request leaves nothing behind.
+    """
+    envelope = normalize(body, type_hint=type_hint)
+    with db.transaction() as tx:
+        status, response = _record(tx, config, envelope, origin)
+    _count(envelope, status)
+    return status, response
+
+
+def ingest_many(db, config, items: list[tuple[dict, str | None]], *, origin: str) -> list[tuple[int, dict]]:
+    """Record many ``(body, type_hint)`` in one transaction (sweeps); per item the answer ``ingest`` would give.
+
+    An item that fails validation or conflicts gets its error as ``(status, error body)`` and does not stop
+    the others; a database failure rolls the whole batch back.
+    """
+    results = []
+    with db.transaction() as tx:
+        for body, type_hint in items:
+            try:
+                envelope = normalize(body, type_hint=type_hint)
+                results.append((*_record(tx, config, envelope, origin), envelope))
+            except ApiError as error:
+                results.append((error.status, error.to_dict(), None))
+    for status, _, envelope in results:
+        if envelope is not None:
+            _count(envelope, status)
+    return [(status, response) for status, response, _ in results]
+
+
+def _record(tx, config, envelope: dict, origin: str) -> tuple[int, dict]:
+    key = envelope["idempotencykey"]
+    response = {"event": envelope, "duplicate": False}
+    try:
+        claim = idempotency.claim(tx, SCOPE, key, idempotency.fingerprint(_identity(envelope)),
+                                  retention_hours=config.idempotency_retention_hours,
+                                  lock_seconds=config.idempotency_lock_seconds, response=(200, response))
+    except Conflict as conflict:
+        return _observed_elsewhere(tx, key, origin, conflict)
+    if claim.outcome == idempotency.DUPLICATE:
+        return 200, {**claim.response_body, "duplicate": True}
+    store.insert(tx, envelope, origin, clock.iso())
+    outbox.enqueue(tx, config, envelope)
+    audit_log.record(tx, actor=origin, action="event.recorded", subject=envelope["subject"],
+                     correlation_id=envelope["correlationid"], data={"type": envelope["type"], "key": key})
+    return 201, response
+
+
+def _observed_elsewhere(tx, key: str, origin: str, conflict: Conflict) -> tuple[int, dict]:
+    """A sweep and a late webhook see one business event at different moments, so their values differ: that
+    is the same event, not a conflicting request. Only a different body from the same origin is refused."""
+    if conflict.code != "idempotency_conflict":
+        raise conflict
+    recorded = store.by_key(tx, key)
+    if recorded is None or recorded["origin"] == origin:
+        raise conflict
+    return 200, {"event": recorded["event"], "duplicate": True}
+
+
+def _count(envelope: dict, status: int) -> None:
+    metrics.EVENTS.labels(envelope["type"], "new" if status == 201 else "duplicate").inc()
+    if status == 201:
+        outbox.wake()
+
+
+def _identity(envelope: dict) -> dict:
+    """What makes two reports the same request: the business content, not when it was received."""
+    return {k: envelope[k] for k in ("type", "subject", "idempotencykey", "data")}
+
+
+def _rule_for(body: dict, type_hint: str | None) -> dict:
+    if type_hint:
+        hinted = mapping.HINTED.get(type_hint)
+        if hinted is None:
+            raise Unprocessable(f"event type {type_hint!r} cannot come from an Odoo webhook",
+                                code="unknown_event_type", details=[{"path": "type", "message": "unknown"}])
+        if hinted["model"] not in (None, body["_model"]):
+            raise Unprocessable(f"event type {type_hint!r} does not apply to model {body['_model']!r}",
+                                code="model_type_mismatch", details=[{"path": "_model", "message": "mismatch"}])
+        return {"type": type_hint, "key": hinted["key"]}
+    for rule in mapping.RULES:
+        if mapping.matches(rule, body):
+            return rule
+    if body["_model"] not in mapping.WATCHED_MODELS:
+        raise Unprocessable(f"no event is defined for model {body['_model']!r}", code="unknown_model",
+                            details=[{"path": "_model", "message": f"one of {mapping.WATCHED_MODELS}"}])
+    raise Unprocessable("the record's state maps to no event", code="unmapped_state",
+                        details=[{"path": "state", "message": "no rule matches"}])
+
+
+def _rules_agree(body: dict, type_hint: str) -> bool:
+    """The mapping rules alone would give this type, so the record is known to fit it."""
+    return any(rule["type"] == type_hint for rule in mapping.RULES if mapping.matches(rule, body))
+
+
+def _render_key(template: str, body: dict) -> str:
+    try:
+        return template.format_map(_NoFalse(body))
+    except KeyError as missing:
+        name = missing.args[0]
+        raise Unprocessable(f"webhook lacks field {name!r}, needed to identify the event; add it to the "
+                            f"automation rule's fields", code="missing_field",
+                            details=[{"path": name, "message": "required"}]) from None
+
+
+class _NoFalse(dict):
+    """Template values: Odoo's ``false`` for an empty field cannot identify an event."""
+
+    def __getitem__(self, name):
+        value = super().__getitem__(name)
+        if value is False or value is None:
+            raise KeyError(name)
+        return value
+
+
+def _event_time(values: dict) -> str:
+    written = values.get("write_date")
+    if isinstance(written, str):
+        try:
+            moment = datetime.strptime(written, ODOO_DATETIME).replace(tzinfo=timezone.utc)
+            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            pass
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_envelope(envelope: dict) -> dict:
+    contracts.validate("event-envelope", envelope)
+    if envelope["type"] not in types.ALL:
+        raise Unprocessable(f"unknown event type {envelope['type']!r}", code="unknown_event_type",
+                            details=[{"path": "type", "message": "unknown"}])
+    expected = types.data_schema_uri(envelope["type"])
+    if envelope.get("dataschema", expected) != expected:
+        raise Unprocessable(f"unknown schema version {envelope['dataschema']!r} for {envelope['type']}",
+                            code="unknown_schema_version", details=[{"path": "dataschema", "message": expected}])
+    _check_data(envelope)
+    return envelope
+
+
+def _check_data(envelope: dict) -> None:
+    found = contracts.problems(types.data_schema(envelope["type"]), envelope["data"])
+    if found:
+        raise Unprocessable(f"data does not match {types.data_schema(envelope['type'])}",
+                            details=[{**p, "path": "data/" + p["path"] if p["path"] else "data"} for p in found])

@@ -1,0 +1,80 @@
+"""Recorded events: one row per business event, unique by idempotency key."""
+from __future__ import annotations
+
+import json
+
+MIGRATIONS = [
+    (1, """
+CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    source TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    time TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    envelope TEXT NOT NULL
+);
+CREATE INDEX events_correlation ON events (correlation_id);
+CREATE INDEX events_type_received ON events (type, received_at)
+"""),
+    (2, """
+CREATE TABLE event_consumptions (
+    event_id TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    consumed_at TEXT NOT NULL,
+    PRIMARY KEY (event_id, consumer)
+)
+"""),
+]
+
+
+def insert(tx, envelope: dict, origin: str, received_at: str) -> None:
+    tx.execute(
+        "INSERT INTO events (id, idempotency_key, type, source, subject, correlation_id, origin, time, received_at, "
+        "envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (envelope["id"], envelope["idempotencykey"], envelope["type"], envelope["source"], envelope["subject"],
+         envelope["correlationid"], origin, envelope["time"], received_at, json.dumps(envelope, sort_keys=True)))
+
+
+def get(tx, event_id: str) -> dict | None:
+    row = tx.fetchone("SELECT envelope FROM events WHERE id = ?", (event_id,))
+    return json.loads(row["envelope"]) if row else None
+
+
+def by_key(tx, key: str) -> dict | None:
+    row = tx.fetchone("SELECT envelope, origin FROM events WHERE idempotency_key = ?", (key,))
+    return {"event": json.loads(row["envelope"]), "origin": row["origin"]} if row else None
+
+
+def existing_keys(tx, keys: list[str]) -> set[str]:
+    """Which of these idempotency keys are recorded already (for sweeps comparing Odoo with what arrived)."""
+    if not keys:
+        return set()
+    marks = ",".join("?" * len(keys))
+    return {r["idempotency_key"] for r in tx.fetchall(
+        f"SELECT idempotency_key FROM events WHERE idempotency_key IN ({marks})", keys)}
+
+
+def listing(tx, *, event_type: str | None, correlation_id: str | None, limit: int, after: str | None) -> list[dict]:
+    clauses, params = [], []
+    for column, value in (("type", event_type), ("correlation_id", correlation_id)):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if after:
+        clauses.append("received_at > ?")
+        params.append(after)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    rows = tx.fetchall(f"SELECT envelope, origin, received_at FROM events {where} ORDER BY received_at, id LIMIT ?",
+                       (*params, limit))
+    return [{"event": json.loads(r["envelope"]), "origin": r["origin"], "received_at": r["received_at"]} for r in rows]
+
+
+def consume(tx, event_id: str, consumer: str, at: str) -> bool:
+    """Mark the event consumed by ``consumer``; True only the first time (a redelivery gets False)."""
+    won = tx.fetchone("INSERT INTO event_consumptions (event_id, consumer, consumed_at) VALUES (?, ?, ?) "
+                      "ON CONFLICT (event_id, consumer) DO NOTHING RETURNING event_id", (event_id, consumer, at))
+    return won is not None

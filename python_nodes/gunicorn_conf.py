@@ -1,0 +1,28 @@
+"""gunicorn settings for the workers: ``gunicorn -c python_nodes/gunicorn_conf.py "python_nodes.app:create_app()"``."""
+import os
+import shutil
+import tempfile
+
+bind = os.environ.get("KIT_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("KIT_WORKERS", "2"))
+threads = int(os.environ.get("KIT_THREADS", "4"))
+worker_class = "gthread"
+timeout = 60
+graceful_timeout = 10
+keepalive = 5
+accesslog = None  # the app logs each request as JSON with its correlation id
+errorlog = "-"
+# Metrics from all worker processes are merged through files in this folder.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kit-prom-"))
+
+
+def on_starting(server):
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

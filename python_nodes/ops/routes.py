@@ -1,0 +1,37 @@
+"""HTTP: liveness, readiness, metrics and the OpenAPI document."""
+from flask import Blueprint, Response, current_app
+
+from .. import metrics
+from ..errors import Unavailable
+from ..openapi import build_spec
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """The process answers."""
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """The store is reachable, so requests can be served."""
+    try:
+        current_app.extensions["kit.db"].ping()
+    except Exception as exc:  # any driver error means not ready
+        raise Unavailable(f"store unreachable: {exc}", code="store_unreachable") from exc
+    return {"status": "ready", "store": current_app.extensions["kit.db"].dialect}
+
+
+@bp.get("/metrics")
+def prometheus():
+    """Prometheus text exposition."""
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The API contract, generated from the routes and their JSON Schemas."""
+    return build_spec(current_app)

@@ -1,0 +1,27 @@
+"""HTTP: look at the outbox and put a dead delivery back in line."""
+from flask import Blueprint, current_app, request
+
+from ..contracts import contract
+from ..errors import NotFound
+from . import service
+
+bp = Blueprint("outbox", __name__)
+
+
+@bp.get("/v1/outbox")
+@contract(response="outbox-list")
+def listing():
+    """Deliveries to n8n by state (pending, delivered, dead) with attempts and last error."""
+    db = current_app.extensions["kit.db"]
+    items = service.listing(db, request.args.get("state"), min(request.args.get("limit", 100, type=int), 1000))
+    return {"items": items, "backlog": service.backlog(db)}
+
+
+@bp.post("/v1/outbox/<int:row_id>/retry")
+@contract(response="outbox-item")
+def retry(row_id: int):
+    """Send a dead or pending delivery again now."""
+    row = service.retry(current_app.extensions["kit.db"], row_id)
+    if row is None:
+        raise NotFound(f"no undelivered outbox row {row_id}")
+    return row

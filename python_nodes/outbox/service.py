@@ -1,0 +1,130 @@
+"""Forward recorded events to n8n until it accepts: durable, retried with exponential backoff, never dropped."""
+from __future__ import annotations
+
+import json
+import random
+import threading
+from datetime import timedelta
+
+import requests
+
+from .. import clock, logs, metrics
+from . import targets
+
+PENDING = "pending"
+DELIVERED = "delivered"
+DEAD = "dead"  # gave up after max attempts; listed and retried by hand (POST /v1/outbox/<id>/retry)
+
+LEASE_SECONDS = 30
+
+log = logs.get("outbox")
+_wakeup = threading.Event()
+
+
+def enqueue(tx, config, envelope: dict) -> bool:
+    """Queue the event for its n8n workflow, inside the transaction that records it."""
+    route = targets.ROUTES.get(envelope["type"])
+    if not route or not config.n8n_webhook_base:
+        return False
+    now = clock.iso()
+    tx.execute("INSERT INTO outbox (event_id, target, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?) "
+               "ON CONFLICT (event_id, target) DO NOTHING", (envelope["id"], route, PENDING, now, now))
+    return True
+
+
+def wake() -> None:
+    """Tell this process's dispatcher there is new work (other processes find it on their next poll)."""
+    _wakeup.set()
+
+
+def backoff(attempts: int, base: float, cap: float, rng=random.random) -> float:
+    """Seconds before the next try: exponential, capped, with full jitter so retries of a burst spread out."""
+    return min(cap, base * (2 ** max(0, attempts - 1))) * (0.5 + rng() / 2)
+
+
+def claim_due(db, limit: int) -> list[dict]:
+    """Lease up to ``limit`` due rows so no other process sends them at the same time."""
+    now = clock.now()
+    lease = clock.iso(now + timedelta(seconds=LEASE_SECONDS))
+    skip_locked = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else ""
+    with db.transaction() as tx:
+        return tx.fetchall(
+            "UPDATE outbox SET locked_until = ?, attempts = attempts + 1 WHERE id IN ("
+            "SELECT id FROM outbox WHERE state = ? AND next_attempt_at <= ? "
+            "AND (locked_until IS NULL OR locked_until < ?) ORDER BY id LIMIT ?" + skip_locked + ") "
+            "RETURNING id, event_id, target, attempts",
+            (lease, PENDING, clock.iso(now), clock.iso(now), limit))
+
+
+def deliver(db, config, row: dict, session: requests.Session) -> bool:
+    """POST one event to its n8n webhook; record success, the next retry, or give up after max attempts."""
+    with db.transaction() as tx:
+        envelope = json.loads(tx.fetchone("SELECT envelope FROM events WHERE id = ?", (row["event_id"],))["envelope"])
+    url = config.n8n_webhook_base.rstrip("/") + "/" + row["target"]
+    error = None
+    try:
+        answer = session.post(url, json=envelope, timeout=config.outbox_timeout,
+                              headers={"X-Kit-Token": config.n8n_token, "X-Kit-Event-Id": envelope["id"],
+                                       "X-Correlation-Id": envelope["correlationid"]})
+        if 200 <= answer.status_code < 300:
+            _mark(db, row["id"], state=DELIVERED, delivered_at=clock.iso(), locked_until=None, last_error=None)
+            metrics.OUTBOX.labels("delivered").inc()
+            return True
+        error = f"HTTP {answer.status_code}: {answer.text[:200]}"
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    if row["attempts"] >= config.outbox_max_attempts:
+        _mark(db, row["id"], state=DEAD, locked_until=None, last_error=error)
+        metrics.OUTBOX.labels("dead").inc()
+        log.error("outbox gave up", extra={"fields": {"event_id": row["event_id"], "error": error}})
+        return False
+    delay = backoff(row["attempts"], config.outbox_backoff_base, config.outbox_backoff_max)
+    _mark(db, row["id"], next_attempt_at=clock.iso(clock.now() + timedelta(seconds=delay)), locked_until=None,
+          last_error=error)
+    metrics.OUTBOX.labels("retry").inc()
+    return False
+
+
+def _mark(db, row_id: int, **values) -> None:
+    columns = ", ".join(f"{name} = ?" for name in values)
+    with db.transaction() as tx:
+        tx.execute(f"UPDATE outbox SET {columns} WHERE id = ?", (*values.values(), row_id))
+
+
+def retry(db, row_id: int) -> dict | None:
+    """Put a dead (or pending) row back in line now; the dispatcher sends it on its next round."""
+    with db.transaction() as tx:
+        row = tx.fetchone("UPDATE outbox SET state = ?, attempts = 0, next_attempt_at = ?, locked_until = NULL "
+                          "WHERE id = ? AND state != ? RETURNING id, event_id, target, state, attempts",
+                          (PENDING, clock.iso(), row_id, DELIVERED))
+    wake()
+    return row
+
+
+def listing(db, state: str | None, limit: int) -> list[dict]:
+    where, params = ("WHERE state = ?", (state,)) if state else ("", ())
+    with db.transaction() as tx:
+        return tx.fetchall("SELECT id, event_id, target, state, attempts, next_attempt_at, last_error, created_at, "
+                           f"delivered_at FROM outbox {where} ORDER BY id LIMIT ?", (*params, limit))
+
+
+def backlog(db) -> dict:
+    with db.transaction() as tx:
+        rows = tx.fetchall("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+    return {row["state"]: row["n"] for row in rows}
+
+
+def run_dispatcher(db, config, stop: threading.Event) -> None:
+    """Loop until ``stop``: send due rows, then sleep until woken or the poll interval passes."""
+    session = requests.Session()
+    while not stop.is_set():
+        try:
+            rows = claim_due(db, config.outbox_batch)
+            for row in rows:
+                deliver(db, config, row, session)
+        except Exception:  # keep the loop alive; the rows stay leased and come back after the lease
+            log.exception("outbox round failed")
+            rows = []
+        if not rows:
+            _wakeup.wait(config.outbox_poll_seconds)
+            _wakeup.clear()

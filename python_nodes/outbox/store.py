@@ -1,0 +1,20 @@
+"""The outbox: events waiting to be forwarded to n8n, with attempts and the next retry time."""
+
+MIGRATIONS = [
+    (1, """
+CREATE TABLE outbox (
+    id {autoid},
+    event_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    locked_until TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT,
+    UNIQUE (event_id, target)
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at)
+"""),
+]

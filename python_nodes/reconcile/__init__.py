@@ -1,0 +1,1 @@
+"""Reconciliation sweeps: find what the webhooks missed, what went stale, and bills that disagree with orders."""

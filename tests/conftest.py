@@ -1,0 +1,51 @@
+"""Shared fixtures: a Flask app over a fresh database (SQLite, or PostgreSQL for the ``backend`` fixture)."""
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+
+from python_nodes.app import create_app
+from python_nodes.config import Config
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path}/kit.sqlite3"
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL schema-less database for one test, dropped afterwards."""
+    name = "kit_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request):
+    """Run a test once per store backend."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture
+def config(sqlite_url):
+    return Config(database_url=sqlite_url)
+
+
+@pytest.fixture
+def app(config):
+    application = create_app(config)
+    yield application
+    application.extensions["kit.db"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,53 @@
+"""Configuration: read from KIT_* variables, and fail closed in production without secrets."""
+import pytest
+
+from python_nodes.app import create_app
+from python_nodes.config import Config, ConfigError
+
+SECRETS = {"KIT_WEBHOOK_SECRET": "a", "KIT_API_TOKEN": "b", "KIT_N8N_TOKEN": "c", "KIT_SLACK_SIGNING_SECRET": "d"}
+
+
+def test_reads_prefixed_variables_with_types():
+    config = Config.from_env({"KIT_DB_POOL_SIZE": "3", "KIT_OUTBOX_ENABLED": "false", "KIT_ODOO_TIMEOUT": "2.5"})
+    assert (config.db_pool_size, config.outbox_enabled, config.odoo_timeout) == (3, False, 2.5)
+
+
+def test_malformed_value_is_a_clear_error():
+    with pytest.raises(ConfigError, match="KIT_DB_POOL_SIZE"):
+        Config.from_env({"KIT_DB_POOL_SIZE": "many"})
+
+
+@pytest.mark.parametrize("missing", sorted(SECRETS))
+def test_production_refuses_to_start_without_each_secret(missing):
+    env = {"KIT_ENV": "production", **SECRETS}
+    del env[missing]
+    with pytest.raises(ConfigError, match=missing):
+        Config.from_env(env)
+
+
+def test_production_starts_with_all_secrets(tmp_path):
+    config = Config.from_env({"KIT_ENV": "production", **SECRETS,
+                              "KIT_DATABASE_URL": f"sqlite:///{tmp_path}/k.sqlite3"})
+    app = create_app(config)
+    client = app.test_client()
+    assert client.get("/v1/outbox").status_code == 401
+    assert client.get("/v1/outbox", headers={"X-Kit-Token": "b"}).status_code == 200
+    app.extensions["kit.db"].close()
+
+
+def test_unknown_environment_is_refused():
+    with pytest.raises(ConfigError):
+        Config.from_env({"KIT_ENV": "staging"})
+
+
+def test_every_setting_is_documented_in_env_example():
+    import re
+    from dataclasses import fields
+    from pathlib import Path
+
+    from python_nodes.config import PREFIX
+
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", text, re.M))
+    settings = {PREFIX + f.name.upper() for f in fields(Config)}
+    assert settings <= documented, f"undocumented: {sorted(settings - documented)}"

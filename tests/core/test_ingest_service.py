@@ -1,0 +1,59 @@
+"""Ingest as a function, on both backends: batches for sweeps, and a sweep and a late webhook seeing one event."""
+from __future__ import annotations
+
+import pytest
+
+from python_nodes.config import Config
+from python_nodes.errors import Conflict
+from python_nodes.events import service
+from python_nodes.store import connect
+from python_nodes.store.migrations import migrate
+
+
+@pytest.fixture
+def db(database_url):
+    database = connect(database_url)
+    migrate(database, ["python_nodes.audit.store", "python_nodes.idempotency.store", "python_nodes.events.store",
+                       "python_nodes.outbox.store"])
+    yield database
+    database.close()
+
+
+def confirmed(order_id: int, amount: float = 100.0) -> dict:
+    return {"_action": "a(#1)", "_id": order_id, "_model": "sale.order", "amount_total": amount, "id": order_id,
+            "state": "sale", "write_date": "2026-11-20 09:15:02"}
+
+
+def count_events(db) -> int:
+    with db.transaction() as tx:
+        return tx.fetchone("SELECT COUNT(*) AS n FROM events")["n"]
+
+
+def test_batch_records_new_reports_duplicates_and_rejects_bad_items_alone(db):
+    config = Config()
+    service.ingest(db, config, confirmed(1))
+    items = [(confirmed(1), None), (confirmed(2), None), ({"_model": "sale.order"}, None),
+             ({**confirmed(3), "state": "draft"}, "sale.order.confirmed"), (confirmed(4), None)]
+    statuses = [status for status, _ in service.ingest_many(db, config, items, origin=service.ORIGIN_SWEEP)]
+    assert statuses == [200, 201, 422, 422, 201]
+    assert count_events(db) == 3
+
+
+def test_a_late_webhook_after_the_sweep_is_a_duplicate_not_a_conflict(db):
+    config = Config()
+    [(status, first)] = service.ingest_many(db, config, [(confirmed(7, amount=120.0), None)],
+                                            origin=service.ORIGIN_SWEEP)
+    assert status == 201
+    # The webhook was sent before a later write changed the amount, and arrives after the sweep.
+    status, answer = service.ingest(db, config, confirmed(7, amount=100.0), origin=service.ORIGIN_WEBHOOK)
+    assert (status, answer["duplicate"], answer["event"]["id"]) == (200, True, first["event"]["id"])
+    assert count_events(db) == 1
+
+
+def test_the_same_origin_with_a_different_body_is_still_a_conflict(db):
+    config = Config()
+    service.ingest(db, config, confirmed(8, amount=1.0))
+    with pytest.raises(Conflict) as caught:
+        service.ingest(db, config, confirmed(8, amount=2.0))
+    assert caught.value.code == "idempotency_conflict"
+    assert count_events(db) == 1

@@ -1,0 +1,73 @@
+"""The outbox forwards each recorded event to n8n's webhook until it is accepted, across gunicorn processes."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from python_nodes.outbox.service import backoff
+from tests.harness.receiver import receiver
+from tests.harness.workers import workers_server
+
+
+def webhook(order_id: int) -> dict:
+    return {"_action": "Kit: sale order confirmed(#12)", "_id": order_id, "_model": "sale.order", "id": order_id,
+            "state": "sale", "write_date": "2026-11-20 09:15:02"}
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_events_reach_n8n_once_each_after_an_outage(request, tmp_path, backend):
+    url = f"sqlite:///{tmp_path}/k.sqlite3" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    with receiver() as n8n:
+        n8n.refuse_with = 503
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_N8N_TOKEN": "to-n8n",
+               "KIT_OUTBOX_BACKOFF_BASE": "0.1", "KIT_OUTBOX_BACKOFF_MAX": "0.5"}
+        with workers_server(env, database_url=url, workers=3) as base:
+            for order_id in range(1, 31):
+                assert requests.post(f"{base}/v1/events", json=webhook(order_id), timeout=5).status_code == 201
+            assert wait_for(lambda: len(n8n.received) >= 30)  # tried while n8n refuses
+            n8n.refuse_with = None
+            assert wait_for(lambda: len(n8n.bodies()) >= 30)
+            time.sleep(1.0)  # anything sent twice would show up by now
+            delivered = n8n.bodies()
+            assert sorted(b["data"]["record"]["id"] for b in delivered) == list(range(1, 31))
+            accepted = [r for r in n8n.received if r["status"] == 200]
+            assert {r["path"] for r in accepted} == {"/webhook/kit/sale-order-confirmed"}
+            assert all(r["headers"]["X-Kit-Token"] == "to-n8n" for r in accepted)
+            state = requests.get(f"{base}/v1/outbox", timeout=5).json()
+            assert state["backlog"] == {"delivered": 30}
+
+
+def test_gives_up_after_max_attempts_then_retry_delivers(tmp_path):
+    with receiver() as n8n:
+        n8n.refuse_with = 500
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_MAX_ATTEMPTS": "3",
+               "KIT_OUTBOX_BACKOFF_BASE": "0.05", "KIT_OUTBOX_BACKOFF_MAX": "0.1"}
+        with workers_server(env, workers=1) as base:
+            requests.post(f"{base}/v1/events", json=webhook(7), timeout=5)
+            assert wait_for(lambda: requests.get(f"{base}/v1/outbox", params={"state": "dead"},
+                                                 timeout=5).json()["items"])
+            dead = requests.get(f"{base}/v1/outbox", params={"state": "dead"}, timeout=5).json()["items"][0]
+            assert dead["attempts"] == 3 and "HTTP 500" in dead["last_error"]
+            assert len(n8n.received) == 3
+            n8n.refuse_with = None
+            assert requests.post(f"{base}/v1/outbox/{dead['id']}/retry", timeout=5).status_code == 200
+            assert wait_for(lambda: len(n8n.bodies()) == 1)
+            assert requests.post(f"{base}/v1/outbox/{dead['id']}/retry", timeout=5).status_code == 404
+
+
+def test_backoff_grows_exponentially_is_capped_and_jittered():
+    assert backoff(1, 0.5, 60, rng=lambda: 1.0) == 0.5
+    assert backoff(4, 0.5, 60, rng=lambda: 1.0) == 4.0
+    assert backoff(20, 0.5, 60, rng=lambda: 1.0) == 60
+    assert backoff(4, 0.5, 60, rng=lambda: 0.0) == 2.0

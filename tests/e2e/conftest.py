@@ -1,0 +1,88 @@
+"""Session-scoped real stack for end-to-end tests: Odoo simulator, gunicorn workers (+ a dead-letter desk), real n8n."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.harness import n8n as n8n_harness
+from tests.harness.odoo_sim import SimInfo, odoo_sim_server
+from tests.harness.processes import ROOT, free_port, python, spawn, stop, wait_until_up
+
+WEBHOOK_SECRET = "e2e-odoo-webhook-secret-7f3a"
+API_TOKEN = "e2e-workers-api-token-91c2"
+N8N_TOKEN = "e2e-n8n-outbox-token-5d8e"
+
+
+class WorkersProcess:
+    """gunicorn serving the workers on a fixed port, so it can be stopped and started again at the same URL."""
+
+    def __init__(self, env: dict, folder: Path, name: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {"KIT_BIND": f"127.0.0.1:{self.port}", "KIT_WORKERS": "2", "KIT_THREADS": "4",
+                    "KIT_LOG_LEVEL": "WARNING", "PROMETHEUS_MULTIPROC_DIR": str(folder / f"prom-{name}"), **env}
+        (folder / f"prom-{name}").mkdir(parents=True, exist_ok=True)
+        self.log_path = folder / f"{name}.log"
+        self.proc = None
+
+    def start(self) -> None:
+        self.proc = spawn([python(), "-m", "gunicorn", "-c", str(ROOT / "python_nodes" / "gunicorn_conf.py"),
+                           "python_nodes.app:create_app()"], self.env, self.log_path)
+        wait_until_up(self.url + "/healthz", self.proc, log_path=self.log_path)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+    def get(self, path: str, **kwargs):
+        return requests.get(self.url + path, headers={"X-Kit-Token": API_TOKEN}, timeout=10, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return requests.post(self.url + path, headers={"X-Kit-Token": API_TOKEN}, timeout=30, **kwargs)
+
+
+@dataclass
+class Stack:
+    sim: SimInfo
+    workers: WorkersProcess
+    desk: WorkersProcess  # a second workers instance on the same database: records dead letters while `workers` is down
+    n8n: n8n_harness.N8nInfo
+    env: dict
+
+
+@pytest.fixture(scope="session")
+def stack():
+    if not n8n_harness.installed():
+        pytest.fail("the real n8n is required: run scripts/install_n8n.sh first")
+    folder = Path(tempfile.mkdtemp(prefix="kit-e2e-"))
+    with ExitStack() as stack_:
+        sim = stack_.enter_context(odoo_sim_server())
+        n8n_port = free_port()
+        env = {
+            "KIT_WEBHOOK_SECRET": WEBHOOK_SECRET, "KIT_API_TOKEN": API_TOKEN, "KIT_N8N_TOKEN": N8N_TOKEN,
+            "KIT_DATABASE_URL": f"sqlite:///{folder}/kit.sqlite3",
+            "KIT_N8N_WEBHOOK_BASE": f"http://127.0.0.1:{n8n_port}/webhook",
+            "KIT_ODOO_URL": sim.url, "KIT_ODOO_DB": sim.db, "KIT_ODOO_USER": sim.login,
+            "KIT_ODOO_PASSWORD": sim.password,
+            # Bound the outbox's backoff so a 20 s n8n outage is caught up within seconds of n8n's return.
+            "KIT_OUTBOX_BACKOFF_BASE": "0.2", "KIT_OUTBOX_BACKOFF_MAX": "4",
+            # Credentials of the other kit workflows (Slack, mail) only need to exist for activation here.
+            "KIT_SLACK_BOT_TOKEN": "xoxb-e2e-placeholder", "KIT_SMTP_HOST": "127.0.0.1", "KIT_SMTP_PORT": "2525",
+        }
+        workers = WorkersProcess(env, folder, "workers")
+        desk = WorkersProcess({**env, "KIT_OUTBOX_ENABLED": "false"}, folder, "desk")
+        workers.start()
+        stack_.callback(workers.stop)
+        desk.start()
+        stack_.callback(desk.stop)
+        n8n = stack_.enter_context(n8n_harness.n8n_server(env, workers_url=workers.url, dead_letters_url=desk.url,
+                                                          port=n8n_port))
+        yield Stack(sim=sim, workers=workers, desk=desk, n8n=n8n, env=env)
+    shutil.rmtree(folder, ignore_errors=True)

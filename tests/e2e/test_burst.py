@@ -1,0 +1,82 @@
+"""Issue 3 acceptance: 300 Odoo webhooks in 10 s into the inbox while n8n is down for 20 s in the middle."""
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from .flows import OUTBOX_TRIGGER, draft_orders, events_of, last_webhook_seq, order_runs, provision, rpc, \
+    wait_for, webhooks_since
+
+pytestmark = pytest.mark.e2e
+
+EVENTS = 300
+SPREAD_S = 10.0
+OUTAGE_START_S = 3.0
+OUTAGE_S = 20.0
+ODOO_TIMEOUT_MS = 1000.0  # Odoo gives a webhook one second, once
+
+
+def test_burst_through_the_inbox_survives_an_n8n_outage(stack):
+    provision(stack, "inbox")
+    orders = draft_orders(stack.sim, EVENTS)
+    since = last_webhook_seq(stack.sim)
+    runs_before = {r["id"] for r in order_runs(stack.n8n)}
+    outage = threading.Thread(target=_outage, args=(stack.n8n,))
+    started = time.monotonic()
+
+    def confirm(index_order):
+        index, order = index_order
+        time.sleep(max(0.0, started + index * SPREAD_S / EVENTS - time.monotonic()))
+        return rpc(stack.sim, "sale.order", "action_confirm", [order])
+
+    outage.start()
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            assert all(pool.map(confirm, enumerate(orders)))
+        burst_s = time.monotonic() - started
+    finally:
+        outage.join()
+    assert burst_s < SPREAD_S + 2.0, f"the simulator needed {burst_s:.1f} s to send the burst"
+
+    sent = [e for e in webhooks_since(stack.sim, since) if e.get("res_id") in set(orders)]
+    assert len(sent) == EVENTS
+    assert all(e["status"] == 201 and e["error"] is None for e in sent), [e for e in sent if e["status"] != 201][:3]
+    slowest = max(e["elapsed_ms"] for e in sent)
+    assert slowest < ODOO_TIMEOUT_MS, f"slowest Odoo-facing answer {slowest:.0f} ms"
+
+    event_ids = {events_of(stack.workers, order)[0]["event"]["id"] for order in orders}
+    assert len(event_ids) == EVENTS
+
+    def drained():
+        backlog = stack.workers.get("/v1/outbox", params={"limit": 1}).json()["backlog"]
+        return backlog.get("pending", 0) == 0 and backlog.get("dead", 0) == 0
+
+    wait_for(drained, 240, interval=2, what="the outbox to deliver everything")
+    new_runs = wait_for(lambda: _runs_for(stack.n8n, runs_before, event_ids), 120, interval=2,
+                        what="n8n to finish every delivered event")
+    arrivals = Counter(r["event_id"] for r in new_runs if r["trigger"] == OUTBOX_TRIGGER)
+    assert set(arrivals) == event_ids
+    twice = [e for e, n in arrivals.items() if n > 1]
+    assert not twice, ([(r["id"], r["started_at"], r["stopped_at"], r["status"]) for r in new_runs
+                        if r["event_id"] in twice],
+                       [(o["attempts"], o["last_error"], o["delivered_at"])
+                        for o in stack.workers.get("/v1/outbox", params={"limit": 1000}).json()["items"]
+                        if o["event_id"] in twice])
+    assert all(r["status"] == "success" and r["handed_over"] for r in new_runs)
+
+
+def _runs_for(n8n, before: set, event_ids: set):
+    runs = [r for r in order_runs(n8n) if r["id"] not in before and r["event_id"] in event_ids]
+    done = {r["event_id"] for r in runs if r["status"] in ("success", "error", "crashed")}
+    return runs if done >= event_ids else None
+
+
+def _outage(n8n) -> None:
+    """Stop n8n a few seconds into the burst and start it again 20 s later."""
+    time.sleep(OUTAGE_START_S)
+    stopped = time.monotonic()
+    n8n.stop()
+    time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped)))
+    n8n.start()

@@ -1,0 +1,96 @@
+"""Issue 3 acceptance through the real n8n: one event per confirmation, wrong secret refused, dead letters replayed."""
+import json
+
+import pytest
+import requests
+
+from .conftest import WEBHOOK_SECRET
+from .flows import (DIRECT_TRIGGER, draft_orders, events_of, last_webhook_seq, order_runs, provision, rpc,
+                    wait_for, webhooks_since)
+
+pytestmark = pytest.mark.e2e
+
+DIRECT_PATH = "odoo/sale-order-confirmed"
+
+
+def odoo_body(order_id: int) -> dict:
+    """What Odoo's "Send Webhook Notification" posts for a confirmed order (keys sorted, bare ids)."""
+    return {"_action": "Send Webhook Notification(#99)", "_id": order_id, "_model": "sale.order",
+            "name": f"S{order_id:05d}", "state": "sale", "write_date": "2026-11-22 08:00:00"}
+
+
+def test_webhook_sent_five_times_records_one_event_and_hands_over_once(stack):
+    provision(stack, "n8n")
+    [order] = draft_orders(stack.sim, 1)
+    since = last_webhook_seq(stack.sim)
+    stack.sim.control("POST", "config", json={"webhook_repeat": 5})
+    try:
+        assert rpc(stack.sim, "sale.order", "action_confirm", [order]) is True
+    finally:
+        stack.sim.control("POST", "config", json={"webhook_repeat": 1})
+    sent = [e for e in webhooks_since(stack.sim, since) if e.get("res_id") == order]
+    assert len(sent) == 5
+    assert sorted(e["status"] for e in sent) == [200, 200, 200, 200, 202]  # first accepted, then duplicates
+    assert all(e["url"].startswith(stack.n8n.url + "/webhook/" + DIRECT_PATH) for e in sent)
+
+    [recorded] = events_of(stack.workers, order)
+    assert recorded["event"]["type"] == "sale.order.confirmed"
+    # The outbox also forwards the new event to n8n; the effect-once gate lets exactly one run hand it over.
+    runs = wait_for(lambda: [r for r in order_runs(stack.n8n) if r["event_id"] == recorded["event"]["id"]
+                             and r["status"] == "success"] or None, 60, what="the hand-over run")
+    wait_for(lambda: len([r for r in order_runs(stack.n8n) if r["event_id"] == recorded["event"]["id"]]) >= 2, 30,
+             what="the outbox delivery of the same event")
+    runs = [r for r in order_runs(stack.n8n) if r["event_id"] == recorded["event"]["id"]]
+    assert sum(r["handed_over"] for r in runs) == 1, runs
+
+
+@pytest.mark.parametrize("token", ["wrong-secret", "", None])
+def test_wrong_webhook_secret_is_refused_and_writes_nothing(stack, token):
+    order = 900000 + len(token or "") + (1 if token is None else 0)
+    params = {} if token is None else {"token": token}
+    answer = requests.post(stack.n8n.webhook(DIRECT_PATH), params=params, json=odoo_body(order), timeout=30)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "bad_webhook_token"
+    assert events_of(stack.workers, order) == []
+
+
+def test_outbox_webhook_needs_the_kit_token(stack):
+    envelope = {"specversion": "1.0", "id": "x", "type": "sale.order.confirmed"}
+    for headers in ({}, {"X-Kit-Token": "not-the-token"}):
+        answer = requests.post(stack.n8n.webhook("kit/sale-order-confirmed"), json=envelope, headers=headers,
+                               timeout=30)
+        assert answer.status_code in (401, 403)
+
+
+def test_worker_down_becomes_a_dead_letter_that_replays_once_it_is_back(stack):
+    provision(stack, "n8n")
+    [order] = draft_orders(stack.sim, 1)
+    since = last_webhook_seq(stack.sim)
+    stack.workers.stop()
+    try:
+        assert rpc(stack.sim, "sale.order", "action_confirm", [order]) is True
+        [sent] = [e for e in webhooks_since(stack.sim, since) if e.get("res_id") == order]
+        assert sent["status"] == 500  # n8n could not reach the workers; Odoo only logs it
+
+        def letter():
+            items = stack.desk.get("/v1/dead-letters").json()["items"]
+            return next((i for i in items if (i["request"] or {}).get("body", {}).get("_id") == order), None)
+
+        found = wait_for(letter, 90, what="the dead letter")
+        assert found["state"] == "open" and found["failed_node"] == "Record event in inbox"
+        assert found["workflow_id"] == "odooOpsOrderConf" and found["request"]["auth"] == "odoo-token"
+        assert WEBHOOK_SECRET not in json.dumps(found)  # the secret is re-added on replay, never stored
+        assert events_of(stack.desk, order) == []
+    finally:
+        stack.workers.start()
+
+    replayed = stack.desk.post(f"/v1/dead-letters/{found['id']}/replay")
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.json()["state"] == "replayed" and replayed.json()["last_replay_status"] == 202
+    [recorded] = events_of(stack.workers, order)
+    assert recorded["event"]["data"]["record"] == {"model": "sale.order", "id": order}
+    assert stack.desk.post(f"/v1/dead-letters/{found['id']}/replay").status_code == 409
+    runs = wait_for(lambda: [r for r in order_runs(stack.n8n)
+                             if r["event_id"] == recorded["event"]["id"] and r["handed_over"]] or None, 60,
+                    what="the replayed run to hand over")
+    assert len(runs) == 1 and runs[0]["trigger"] in (DIRECT_TRIGGER, "Workers outbox webhook")

@@ -1,0 +1,49 @@
+"""A local HTTP endpoint that records what it receives and can refuse on demand (a stand-in for n8n's webhook)."""
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Receiver:
+    def __init__(self):
+        self.received: list[dict] = []
+        self.refuse_with: int | None = None  # answer this status instead of 200 while set
+        self.lock = threading.Lock()
+        self.url = ""
+
+    def bodies(self) -> list[dict]:
+        with self.lock:
+            return [r["body"] for r in self.received if r["status"] == 200]
+
+
+@contextmanager
+def receiver():
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status = state.refuse_with or 200
+            with state.lock:
+                state.received.append({"path": self.path, "headers": dict(self.headers), "status": status,
+                                       "body": json.loads(raw or b"null")})
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"ok": true}')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
