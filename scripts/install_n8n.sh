@@ -48,7 +48,10 @@ cp "$PINS/package.json" "$N8N_PREFIX/package.json"
 # the two native modules n8n does need are rebuilt explicitly in step 3.
 if [[ -f "$PINS/package-lock.json" ]]; then
   cp "$PINS/package-lock.json" "$N8N_PREFIX/package-lock.json"
-  (cd "$N8N_PREFIX" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  # npm install (not npm ci) with the lock in place: it installs the locked versions, but tolerates the
+  # optional platform binaries the registry mirror lacks (e.g. msgpackr-extract-darwin-* 3.0.7), which
+  # npm ci rejects as "lock out of sync".
+  (cd "$N8N_PREFIX" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error)
 else
   say "no package-lock.json pinned yet: resolving once and saving it to $PINS/package-lock.json (commit it)"
   (cd "$N8N_PREFIX" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error)

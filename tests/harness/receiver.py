@@ -19,6 +19,13 @@ class Receiver:
             return [r["body"] for r in self.received if r["status"] == 200]
 
 
+def _decode(raw: bytes, content_type: str):
+    """JSON bodies come back parsed; anything else (a form-encoded Slack callback, say) as text."""
+    if content_type.startswith("application/json"):
+        return json.loads(raw or b"null")
+    return raw.decode()
+
+
 @contextmanager
 def receiver():
     state = Receiver()
@@ -29,7 +36,7 @@ def receiver():
             status = state.refuse_with or 200
             with state.lock:
                 state.received.append({"path": self.path, "headers": dict(self.headers), "status": status,
-                                       "body": json.loads(raw or b"null")})
+                                       "raw": raw, "body": _decode(raw, self.headers.get("Content-Type", ""))})
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
