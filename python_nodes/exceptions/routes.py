@@ -85,6 +85,7 @@ def escalate():
 
 
 @bp.post("/v1/exceptions/followups/run")
+@contract(response="exception-followups-run")
 def run_followups():
     """Retry the due follow-ups (Odoo write-backs, announcements) now; the scheduled sweep calls this."""
     db, config, odoo = _ctx()

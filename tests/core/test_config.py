@@ -1,9 +1,12 @@
 """Configuration: read from KIT_* variables, and fail closed in production without secrets."""
+from pathlib import Path
+
 import pytest
 
 from python_nodes.app import create_app
 from python_nodes.config import Config, ConfigError
 
+APPROVERS = Path(__file__).parents[2] / "python_nodes" / "approvals" / "approvers.example.json"
 SECRETS = {"KIT_WEBHOOK_SECRET": "a", "KIT_API_TOKEN": "b", "KIT_N8N_TOKEN": "c", "KIT_SLACK_SIGNING_SECRET": "d"}
 
 
@@ -26,7 +29,7 @@ def test_production_refuses_to_start_without_each_secret(missing):
 
 
 def test_production_starts_with_all_secrets(tmp_path):
-    config = Config.from_env({"KIT_ENV": "production", **SECRETS,
+    config = Config.from_env({"KIT_ENV": "production", **SECRETS, "KIT_APPROVERS_FILE": str(APPROVERS),
                               "KIT_DATABASE_URL": f"sqlite:///{tmp_path}/k.sqlite3"})
     app = create_app(config)
     client = app.test_client()
