@@ -11,6 +11,7 @@ from .api import N8nApi
 from .normalize import dumps, normalize, slug
 
 WEBHOOK_TYPE = "n8n-nodes-base.webhook"
+EXECUTE_WORKFLOW_TYPE = "n8n-nodes-base.executeWorkflow"
 
 
 def read_files(folder: Path) -> list[dict]:
@@ -29,10 +30,40 @@ def import_workflows(api: N8nApi, workflows: list[dict], *, activate: bool = Tru
             log(f"created  {workflow['name']} ({workflow['id']})")
         ids.append(workflow["id"])
     if activate:
-        for workflow in workflows:
+        for workflow in publish_order(workflows):
             api.activate(workflow["id"])
             log(f"active   {workflow['name']}")
     return ids
+
+
+def sub_workflow_ids(workflow: dict) -> set[str]:
+    """Ids of the workflows this one starts with Execute Workflow nodes."""
+    found = set()
+    for node in workflow["nodes"]:
+        if node["type"] == EXECUTE_WORKFLOW_TYPE:
+            target = node["parameters"].get("workflowId")
+            found.add(target.get("value") if isinstance(target, dict) else target)
+    return found
+
+
+def publish_order(workflows: list[dict]) -> list[dict]:
+    """Sub-workflows before the workflows that call them: n8n refuses to publish a caller first."""
+    by_id = {w["id"]: w for w in workflows}
+    ordered: list[dict] = []
+
+    def visit(workflow: dict, path: tuple) -> None:
+        if workflow in ordered:
+            return
+        if workflow["id"] in path:
+            raise ValueError(f"workflows call each other in a cycle: {' -> '.join(path + (workflow['id'],))}")
+        for sub_id in sorted(sub_workflow_ids(workflow)):
+            if sub_id in by_id:
+                visit(by_id[sub_id], path + (workflow["id"],))
+        ordered.append(workflow)
+
+    for workflow in workflows:
+        visit(workflow, ())
+    return ordered
 
 
 def export_workflows(api: N8nApi, folder: Path, *, only_ids: set[str] | None = None, log=print) -> list[Path]:

@@ -1,6 +1,7 @@
 """Session-scoped real stack for end-to-end tests: Odoo simulator, gunicorn workers (+ a dead-letter desk), real n8n."""
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from contextlib import ExitStack
@@ -85,4 +86,7 @@ def stack():
         n8n = stack_.enter_context(n8n_harness.n8n_server(env, workers_url=workers.url, dead_letters_url=desk.url,
                                                           port=n8n_port))
         yield Stack(sim=sim, workers=workers, desk=desk, n8n=n8n, env=env)
-    shutil.rmtree(folder, ignore_errors=True)
+    if os.environ.get("KIT_E2E_KEEP_LOGS"):
+        print(f"e2e logs kept in {folder}")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -12,7 +12,7 @@ ORDER_WORKFLOW_ID = "odooOpsOrderConf"
 OUTBOX_TRIGGER = "Workers outbox webhook"
 DIRECT_TRIGGER = "Odoo webhook (direct)"
 HANDOVER_NODE = "Event to hand over"
-RELEASE_NODE = "Ready for order release"
+RELEASE_NODE = "Start order release"
 
 
 def rpc(sim, model: str, method: str, *args, **kwargs):
