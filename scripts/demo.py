@@ -199,15 +199,18 @@ class Demo:
         say("          " + plain(self.release_note(over)))
 
         say("scenario 3: Odoo delivers the same webhook twice")
+        since = max((w["seq"] for w in self.sim("GET", "webhooks")["webhooks"]), default=0)
         self.sim("POST", "config", json={"webhook_repeat": 2})
         try:
             again = self.confirm_new_order("Dockside Market", tier="A", credit=0.0, limit=50000.0)
             self.release_note(again)
         finally:
             self.sim("POST", "config", json={"webhook_repeat": 1})
+        posts = [w for w in self.sim("GET", f"webhooks?since={since}")["webhooks"] if w.get("res_id") == again["id"]]
         events = self.workers("/v1/events", correlation_id=f"sale.order:{again['id']}")["items"]
-        say(f"workers  {len(events)} event recorded for {again['name']} although Odoo posted twice "
-            f"(the second answer said duplicate)")
+        say(f"odoo     posted the webhook {len(posts)} times; the inbox answered HTTP "
+            f"{', '.join(str(w['status']) for w in posts)} (201 recorded, 200 duplicate)")
+        say(f"workers  {len(events)} event recorded for {again['name']}, released once")
         return {"within": within, "over": over, "again": again, "approval": approval["id"], "events": len(events)}
 
     def report(self, result: dict) -> None:
@@ -224,7 +227,7 @@ class Demo:
 
 def plain(html: str) -> str:
     """A chatter note's HTML as one short line of text."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()[:160]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()[:300]
 
 
 def main(argv=None) -> int:

@@ -72,7 +72,8 @@ def bootstrap(settings: Settings, environ=None, *, workflows_dir: Path = WORKFLO
     api, access = connect(settings, environ)
     log(f"owner    {access.email} (password and API key in {settings.user_folder / STATE_FILE})")
     # The error workflow reads failed runs through n8n's own API with the key created just above.
-    environ.setdefault("KIT_N8N_API_KEY", access.api_key)
+    if not environ.get("KIT_N8N_API_KEY"):  # unset or empty (an env file's "KIT_N8N_API_KEY=")
+        environ["KIT_N8N_API_KEY"] = access.api_key
     for credential in credentials.render(environ, credentials_dir):
         api.upsert_credential(credential["name"], credential["type"], credential["data"])
         log(f"credential {credential['name']} ({credential['type']})")

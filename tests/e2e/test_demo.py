@@ -1,0 +1,19 @@
+"""The README's main-job command: the demo drives the whole loop through a real n8n and says so."""
+import subprocess
+
+import pytest
+
+from tests.harness.processes import ROOT, python
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_runs_every_scenario_end_to_end(tmp_path):
+    done = subprocess.run([python(), str(ROOT / "scripts" / "demo.py"), "--exit", "--folder", str(tmp_path / "demo")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "Within policy: no approval needed" in out
+    assert "Anna presses Approve" in out and "decision: approve" in out
+    assert "answered HTTP 201, 200" in out and "1 event recorded" in out
+    assert "release.applied" in out and "all three scenarios passed" in out
