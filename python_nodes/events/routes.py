@@ -1,9 +1,11 @@
 """HTTP: the durable inbox for Odoo webhooks and canonical events, and the event log."""
-from flask import Blueprint, current_app, request
+from datetime import timedelta
+
+from flask import Blueprint, current_app, g, request
 
 from .. import clock
 from ..contracts import contract, read_json
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from . import service, store
 
 bp = Blueprint("events", __name__)
@@ -50,11 +52,37 @@ def one(event_id: str):
 @bp.post("/v1/events/<event_id>/consumptions")
 @contract(request="event-consumption-request", response="event-consumption")
 def consume(event_id: str):
-    """A workflow marks an event as handled; ``first`` is false on a redelivery, so effects happen once."""
-    from flask import g
+    """A workflow claims an event before its effect; ``first`` is false on a redelivery, so effects happen once.
 
+    With ``lease_seconds`` the claim must be finished with ``.../done`` after the effect: a redelivery while the
+    lease runs gets a retryable 409, and one after the lease expired (the first run died) takes over."""
+    now = clock.now()
+    lease = g.body.get("lease_seconds")
     with _db().transaction() as tx:
-        if store.get(tx, event_id) is None:
-            raise NotFound(f"no event {event_id}")
-        first = store.consume(tx, event_id, g.body["consumer"], clock.iso())
-    return {"event_id": event_id, "consumer": g.body["consumer"], "first": first}
+        _require_event(tx, event_id)
+        state = store.consume(tx, event_id, g.body["consumer"], clock.iso(now),
+                              lease_until=clock.iso(now + timedelta(seconds=lease)) if lease else None)
+    if state == store.BUSY:
+        raise Conflict(f"{g.body['consumer']} is handling event {event_id} right now; retry after its lease",
+                       code="consumption_in_progress", retryable=True, details=[{"lease_seconds": lease}])
+    return _consumption(event_id, g.body["consumer"], state)
+
+
+@bp.post("/v1/events/<event_id>/consumptions/<consumer>/done")
+@contract(response="event-consumption")
+def consumption_done(event_id: str, consumer: str):
+    """The consumer's effect happened: later deliveries of the event are redeliveries."""
+    with _db().transaction() as tx:
+        _require_event(tx, event_id)
+        if not store.finish_consumption(tx, event_id, consumer, clock.iso()):
+            raise NotFound(f"{consumer} never claimed event {event_id}")
+    return _consumption(event_id, consumer, store.DONE)
+
+
+def _require_event(tx, event_id: str) -> None:
+    if store.get(tx, event_id) is None:
+        raise NotFound(f"no event {event_id}")
+
+
+def _consumption(event_id: str, consumer: str, state: str) -> dict:
+    return {"event_id": event_id, "consumer": consumer, "first": state == store.CLAIMED, "state": state}

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import json
 
+CLAIMED = "claimed"  # this caller does the effect now
+DONE = "done"  # the effect happened before: a redelivery
+BUSY = "busy"  # another caller holds a live lease
+
 MIGRATIONS = [
     (1, """
 CREATE TABLE events (
@@ -27,6 +31,13 @@ CREATE TABLE event_consumptions (
     consumed_at TEXT NOT NULL,
     PRIMARY KEY (event_id, consumer)
 )
+"""),
+    # A consumer may claim an event for a while (lease_until) and say when its effect is done (completed_at);
+    # rows without a lease are done when written.
+    (3, """
+ALTER TABLE event_consumptions ADD COLUMN lease_until TEXT;
+ALTER TABLE event_consumptions ADD COLUMN completed_at TEXT;
+UPDATE event_consumptions SET completed_at = consumed_at
 """),
 ]
 
@@ -73,8 +84,30 @@ def listing(tx, *, event_type: str | None, correlation_id: str | None, limit: in
     return [{"event": json.loads(r["envelope"]), "origin": r["origin"], "received_at": r["received_at"]} for r in rows]
 
 
-def consume(tx, event_id: str, consumer: str, at: str) -> bool:
-    """Mark the event consumed by ``consumer``; True only the first time (a redelivery gets False)."""
-    won = tx.fetchone("INSERT INTO event_consumptions (event_id, consumer, consumed_at) VALUES (?, ?, ?) "
-                      "ON CONFLICT (event_id, consumer) DO NOTHING RETURNING event_id", (event_id, consumer, at))
-    return won is not None
+def consume(tx, event_id: str, consumer: str, at: str, lease_until: str | None = None) -> str:
+    """Claim the event for ``consumer``: CLAIMED when this caller does the effect, DONE when it was done before,
+    BUSY while another caller's lease runs. Without a lease the claim counts as done at once. An expired lease
+    (its holder died before saying done) is taken over, so a crash between claim and effect loses nothing."""
+    completed_at = None if lease_until else at
+    won = tx.fetchone("INSERT INTO event_consumptions (event_id, consumer, consumed_at, lease_until, completed_at) "
+                      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id, consumer) DO NOTHING RETURNING event_id",
+                      (event_id, consumer, at, lease_until, completed_at))
+    if won:
+        return CLAIMED
+    taken = tx.fetchone("UPDATE event_consumptions SET consumed_at = ?, lease_until = ?, completed_at = ? "
+                        "WHERE event_id = ? AND consumer = ? AND completed_at IS NULL AND lease_until < ? "
+                        "RETURNING event_id", (at, lease_until, completed_at, event_id, consumer, at))
+    if taken:
+        return CLAIMED
+    row = tx.fetchone("SELECT completed_at FROM event_consumptions WHERE event_id = ? AND consumer = ?",
+                      (event_id, consumer))
+    return DONE if row["completed_at"] else BUSY
+
+
+def finish_consumption(tx, event_id: str, consumer: str, at: str) -> bool:
+    """Mark the consumer's effect done; False when it never claimed the event."""
+    row = tx.fetchone("UPDATE event_consumptions SET completed_at = COALESCE(completed_at, ?), lease_until = NULL "
+                      "WHERE event_id = ? AND consumer = ? RETURNING event_id", (at, event_id, consumer))
+    return row is not None
+
+

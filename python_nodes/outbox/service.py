@@ -66,11 +66,11 @@ def deliver(db, config, row: dict, session: requests.Session) -> bool:
         answer = session.post(url, json=envelope, timeout=config.outbox_timeout,
                               headers={"X-Kit-Token": config.n8n_token, "X-Kit-Event-Id": envelope["id"],
                                        "X-Correlation-Id": envelope["correlationid"]})
-        if 200 <= answer.status_code < 300:
+        if _accepted(answer):
             _mark(db, row["id"], state=DELIVERED, delivered_at=clock.iso(), locked_until=None, last_error=None)
             metrics.OUTBOX.labels("delivered").inc()
             return True
-        error = f"HTTP {answer.status_code}: {answer.text[:200]}"
+        error = f"HTTP {answer.status_code} {answer.headers.get('Content-Type', '')}: {answer.text[:200]}"
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
     if row["attempts"] >= config.outbox_max_attempts:
@@ -83,6 +83,12 @@ def deliver(db, config, row: dict, session: requests.Session) -> bool:
           last_error=error)
     metrics.OUTBOX.labels("retry").inc()
     return False
+
+
+def _accepted(answer: requests.Response) -> bool:
+    """A JSON 2xx from the workflow. n8n answers any path with a text 200 "n8n is starting up" while it migrates:
+    counting that as delivered would lose the event."""
+    return 200 <= answer.status_code < 300 and answer.headers.get("Content-Type", "").startswith("application/json")
 
 
 def _mark(db, row_id: int, **values) -> None:

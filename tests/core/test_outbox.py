@@ -66,6 +66,21 @@ def test_gives_up_after_max_attempts_then_retry_delivers(tmp_path):
             assert requests.post(f"{base}/v1/outbox/{dead['id']}/retry", timeout=5).status_code == 404
 
 
+def test_a_text_200_from_a_starting_n8n_is_not_a_delivery(tmp_path):
+    with receiver() as n8n:
+        n8n.starting_up = True
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_BACKOFF_BASE": "0.05",
+               "KIT_OUTBOX_BACKOFF_MAX": "0.1"}
+        with workers_server(env, workers=1) as base:
+            requests.post(f"{base}/v1/events", json=webhook(8), timeout=5)
+            assert wait_for(lambda: len(n8n.received) >= 2)  # answered, yet sent again
+            [row] = requests.get(f"{base}/v1/outbox", timeout=5).json()["items"]
+            assert row["state"] == "pending" and "n8n is starting up" in row["last_error"]
+            n8n.starting_up = False
+            assert wait_for(lambda: len(n8n.bodies()) == 1)
+            assert wait_for(lambda: requests.get(f"{base}/v1/outbox", timeout=5).json()["backlog"] == {"delivered": 1})
+
+
 def test_backoff_grows_exponentially_is_capped_and_jittered():
     assert backoff(1, 0.5, 60, rng=lambda: 1.0) == 0.5
     assert backoff(4, 0.5, 60, rng=lambda: 1.0) == 4.0

@@ -73,7 +73,7 @@ def stack():
             "KIT_ODOO_URL": sim.url, "KIT_ODOO_DB": sim.db, "KIT_ODOO_USER": sim.login,
             "KIT_ODOO_PASSWORD": sim.password,
             # Bound the outbox's backoff so a 20 s n8n outage is caught up within seconds of n8n's return.
-            "KIT_OUTBOX_BACKOFF_BASE": "0.2", "KIT_OUTBOX_BACKOFF_MAX": "4",
+            "KIT_OUTBOX_BACKOFF_BASE": "0.2", "KIT_OUTBOX_BACKOFF_MAX": "4", "KIT_OUTBOX_MAX_ATTEMPTS": "200",
             # Credentials of the other kit workflows (Slack, mail) only need to exist for activation here.
             "KIT_SLACK_BOT_TOKEN": "xoxb-e2e-placeholder", "KIT_SMTP_HOST": "127.0.0.1", "KIT_SMTP_PORT": "2525",
         }

@@ -13,6 +13,7 @@ OUTBOX_TRIGGER = "Workers outbox webhook"
 DIRECT_TRIGGER = "Odoo webhook (direct)"
 HANDOVER_NODE = "Event to hand over"
 RELEASE_NODE = "Start order release"
+REDELIVERY_NODE = "Already handled (redelivery)"
 
 
 def rpc(sim, model: str, method: str, *args, **kwargs):
@@ -78,5 +79,6 @@ def order_runs(n8n) -> list[dict]:
             event_id = run_data[HANDOVER_NODE][0]["data"]["main"][0][0]["json"]["event"]["id"]
         runs.append({"id": execution["id"], "status": execution["status"], "trigger": trigger,
                      "started_at": execution.get("startedAt"), "stopped_at": execution.get("stoppedAt"),
-                     "event_id": event_id, "handed_over": RELEASE_NODE in run_data})
+                     "event_id": event_id, "handed_over": RELEASE_NODE in run_data,
+                     "stopped_as_redelivery": REDELIVERY_NODE in run_data})
     return runs

@@ -54,17 +54,21 @@ def test_burst_through_the_inbox_survives_an_n8n_outage(stack):
         return backlog.get("pending", 0) == 0 and backlog.get("dead", 0) == 0
 
     wait_for(drained, 240, interval=2, what="the outbox to deliver everything")
+    outbox = stack.workers.get("/v1/outbox", params={"limit": 1000}).json()["items"]
+    assert any(row["attempts"] > 1 for row in outbox if row["event_id"] in event_ids), "n8n was never down"
     new_runs = wait_for(lambda: _runs_for(stack.n8n, runs_before, event_ids), 120, interval=2,
                         what="n8n to finish every delivered event")
-    arrivals = Counter(r["event_id"] for r in new_runs if r["trigger"] == OUTBOX_TRIGGER)
-    assert set(arrivals) == event_ids
-    twice = [e for e, n in arrivals.items() if n > 1]
-    assert not twice, ([(r["id"], r["started_at"], r["stopped_at"], r["status"]) for r in new_runs
-                        if r["event_id"] in twice],
-                       [(o["attempts"], o["last_error"], o["delivered_at"])
-                        for o in stack.workers.get("/v1/outbox", params={"limit": 1000}).json()["items"]
-                        if o["event_id"] in twice])
-    assert all(r["status"] == "success" and r["handed_over"] for r in new_runs)
+    # Delivery is at-least-once: a POST whose answer n8n sent too late for the outbox (n8n saturated right after
+    # the outage) is sent again. Each event must be handed over exactly once; a second arrival must stop at the
+    # workflow's effect-once gate.
+    assert all(r["status"] == "success" for r in new_runs), [r for r in new_runs if r["status"] != "success"][:3]
+    outbox_runs = [r for r in new_runs if r["trigger"] == OUTBOX_TRIGGER]
+    handed_over = Counter(r["event_id"] for r in outbox_runs if r["handed_over"])
+    assert set(handed_over) == event_ids
+    assert [e for e, n in handed_over.items() if n > 1] == []
+    extra = [r for r in outbox_runs if not r["handed_over"]]
+    assert all(r["stopped_as_redelivery"] for r in extra), extra[:3]
+    print(f"redeliveries stopped at the effect-once gate: {len(extra)} of {len(outbox_runs)} runs")
 
 
 def _runs_for(n8n, before: set, event_ids: set):
@@ -74,9 +78,9 @@ def _runs_for(n8n, before: set, event_ids: set):
 
 
 def _outage(n8n) -> None:
-    """Stop n8n a few seconds into the burst and start it again 20 s later."""
+    """Stop n8n a few seconds into the burst (its graceful stop, which abandons runs still going after its
+    timeout), keep it down for 20 s, and start it again."""
     time.sleep(OUTAGE_START_S)
-    stopped = time.monotonic()
     n8n.stop()
-    time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped)))
+    time.sleep(OUTAGE_S)
     n8n.start()

@@ -11,6 +11,7 @@ class Receiver:
     def __init__(self):
         self.received: list[dict] = []
         self.refuse_with: int | None = None  # answer this status instead of 200 while set
+        self.starting_up = False  # answer like n8n while it migrates: a text 200 for any path
         self.lock = threading.Lock()
         self.url = ""
 
@@ -34,13 +35,15 @@ def receiver():
         def do_POST(self):
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             status = state.refuse_with or 200
+            starting_up = state.starting_up
             with state.lock:
-                state.received.append({"path": self.path, "headers": dict(self.headers), "status": status,
+                state.received.append({"path": self.path, "headers": dict(self.headers),
+                                       "status": 0 if starting_up else status,
                                        "raw": raw, "body": _decode(raw, self.headers.get("Content-Type", ""))})
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/html; charset=utf-8" if starting_up else "application/json")
             self.end_headers()
-            self.wfile.write(b'{"ok": true}')
+            self.wfile.write(b"n8n is starting up. Please wait" if starting_up else b'{"ok": true}')
 
         def log_message(self, *args):
             pass
