@@ -14,6 +14,7 @@ DIRECT_TRIGGER = "Odoo webhook (direct)"
 HANDOVER_NODE = "Event to hand over"
 RELEASE_NODE = "Start order release"
 REDELIVERY_NODE = "Already handled (redelivery)"
+IN_PROGRESS_NODE = "Answer in progress"
 
 
 def rpc(sim, model: str, method: str, *args, **kwargs):
@@ -80,5 +81,5 @@ def order_runs(n8n) -> list[dict]:
         runs.append({"id": execution["id"], "status": execution["status"], "trigger": trigger,
                      "started_at": execution.get("startedAt"), "stopped_at": execution.get("stoppedAt"),
                      "event_id": event_id, "handed_over": RELEASE_NODE in run_data,
-                     "stopped_as_redelivery": REDELIVERY_NODE in run_data})
+                     "stopped_at_gate": REDELIVERY_NODE in run_data or IN_PROGRESS_NODE in run_data})
     return runs

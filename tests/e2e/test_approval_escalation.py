@@ -9,11 +9,9 @@ import pytest
 import requests
 
 from tests.approvals.conftest import API_TOKEN, approval_stack
-from tests.harness import n8n as n8n_harness
 from tests.harness.n8n import n8n_server
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(not n8n_harness.installed(), reason="n8n not installed: run scripts/install_n8n.sh")]
+pytestmark = pytest.mark.e2e
 
 N8N_TOKEN = "e2e-n8n-token-approvals"
 SCHEDULE_SECONDS = 30  # the workflow's "Every 30 seconds" trigger

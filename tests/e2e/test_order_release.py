@@ -10,15 +10,13 @@ import pytest
 import requests
 
 from tests.approvals.conftest import API_TOKEN, Stack, approval_stack
-from tests.harness import n8n as n8n_harness
 from tests.harness.n8n import n8n_server
 from tests.harness.odoo_sim import odoo_sim_server
 from tests.harness.processes import ROOT
 
 CREDENTIALS_DIR = ROOT / "n8n" / "credentials.example"
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(not n8n_harness.installed(), reason="n8n not installed: run scripts/install_n8n.sh")]
+pytestmark = pytest.mark.e2e
 
 N8N_TOKEN = "e2e-n8n-token-release"
 WORKFLOW_ID = "odooOpsOrderRels"

@@ -11,14 +11,12 @@ from collections import Counter
 import pytest
 import requests
 
-from tests.harness import n8n as n8n_harness
 from tests.harness.n8n import n8n_server
 from tests.harness.odoo_sim import odoo_sim_server
 from tests.harness.processes import ROOT
 from tests.harness.workers import workers_server
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(not n8n_harness.installed(), reason="n8n not installed: run scripts/install_n8n.sh")]
+pytestmark = pytest.mark.e2e
 
 WORKFLOW_ID = "odooOpsReconSchd"
 ORDERS = 40

@@ -1,0 +1,362 @@
+"""Events/s through the real n8n's order-confirmed workflow against a bare Webhook -> Respond, and what Odoo waits.
+
+One run starts the whole stack (Odoo simulator, workers under gunicorn, the pinned n8n with the kit bootstrapped)
+and measures, in this order:
+  1. throughput: ``--events`` recorded envelopes posted by ``--clients`` connections to the order-confirmed
+     outbox trigger (``kit/sale-order-confirmed``, X-Kit-Token), timed until n8n has finished every run of it
+     and of the order-release sub-workflow it starts; the same count posted to a bare Webhook -> Respond
+     workflow created in the same n8n, timed until its last run. Target: ratio >= 0.5.
+  2. Odoo-facing latency: ``--events`` draft orders confirmed over ``--seconds`` in the simulator, its automation
+     rule provisioned first to n8n's direct webhook, then to the workers' inbox; p50/p95/max of the webhook
+     answers as the simulator timed them (Odoo gives up after 1 s), and when n8n had handed every order over.
+     Target: inbox p95 < 50 ms.
+Usage: .venv/bin/python bench/e2e.py [--events 300] [--seconds 10] [--clients 8] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scripts import provision_odoo  # noqa: E402
+from scripts.n8nkit import paths, sync  # noqa: E402
+from scripts.procs import free_port, python, spawn, stop, wait_until_up  # noqa: E402
+from tests.harness.n8n import n8n_server  # noqa: E402
+from tests.harness.odoo_sim import odoo_sim_server  # noqa: E402
+
+TARGET_RATIO = 0.5
+TARGET_INBOX_P95_MS = 50.0
+ODOO_TIMEOUT_MS = 1000.0
+OUTBOX_TRIGGER_PATH = "kit/sale-order-confirmed"
+RULE = "sale-order-confirmed"
+CONFIRMERS = 32  # simulator RPC threads: enough that a slow webhook answer does not hold back the schedule
+FINISHED = ("success", "error", "crashed", "canceled")
+WARM_UP = 10
+
+
+def workflow_file(name: str) -> dict:
+    return json.loads((paths.WORKFLOWS_DIR / name).read_text())
+
+
+ORDER_CONFIRMED = workflow_file("order-confirmed.json")
+ORDER_RELEASE_ID = workflow_file("order-release.json")["id"]
+
+
+class Stack:
+    """The running parts and the secrets they share; every process is stopped by the ExitStack that built it."""
+
+    def __init__(self, stack: ExitStack, folder: Path):
+        self.folder = folder
+        self.secret, self.api_token, self.n8n_token = (secrets.token_urlsafe(18) for _ in range(3))
+        self.sim = stack.enter_context(odoo_sim_server())
+        n8n_port = free_port()
+        # Measured as deployed: production mode (no response self-checks), request logging at WARNING.
+        self.env = {
+            "KIT_ENV": "production", "KIT_LOG_LEVEL": "WARNING", "KIT_WEBHOOK_SECRET": self.secret,
+            "KIT_API_TOKEN": self.api_token, "KIT_N8N_TOKEN": self.n8n_token,
+            "KIT_SLACK_SIGNING_SECRET": secrets.token_urlsafe(18),
+            "KIT_APPROVERS_FILE": str(ROOT / "python_nodes/approvals/approvers.example.json"),
+            "KIT_DATABASE_URL": f"sqlite:///{folder}/kit.sqlite3",
+            "KIT_N8N_WEBHOOK_BASE": f"http://127.0.0.1:{n8n_port}/webhook",
+            "KIT_ODOO_URL": self.sim.url, "KIT_ODOO_DB": self.sim.db, "KIT_ODOO_USER": self.sim.login,
+            "KIT_ODOO_PASSWORD": self.sim.password,
+            # The other kit workflows' credentials only need to exist for activation.
+            "KIT_SLACK_BOT_TOKEN": "xoxb-bench-placeholder", "KIT_SMTP_HOST": "127.0.0.1", "KIT_SMTP_PORT": "2525",
+        }
+        self.workers = stack.enter_context(workers(self.env, folder, "workers"))
+        # Records the throughput run's events on the same database without queueing them for the outbox,
+        # so n8n sees each of them once, from the benchmark.
+        self.recorder = stack.enter_context(workers({**self.env, "KIT_N8N_WEBHOOK_BASE": "",
+                                                     "KIT_OUTBOX_ENABLED": "false"}, folder, "recorder",
+                                                    processes=1))
+        self.n8n = stack.enter_context(n8n_server(self.env, workers_url=self.workers, port=n8n_port))
+
+    @property
+    def api(self):
+        return self.n8n.api
+
+
+@contextmanager
+def workers(env: dict, folder: Path, name: str, processes: int = 2, threads: int = 4):
+    """gunicorn serving the workers app on a free port, logging into ``folder``."""
+    port = free_port()
+    prom = folder / f"prom-{name}"
+    prom.mkdir()
+    log_path = folder / f"{name}.log"
+    proc = spawn([python(), "-m", "gunicorn", "-c", str(ROOT / "python_nodes" / "gunicorn_conf.py"),
+                  "python_nodes.app:create_app()"],
+                 {**env, "KIT_BIND": f"127.0.0.1:{port}", "KIT_WORKERS": str(processes), "KIT_THREADS": str(threads),
+                  "PROMETHEUS_MULTIPROC_DIR": str(prom)}, log_path)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, log_path=log_path)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+# -- Odoo simulator -------------------------------------------------------------------------------------------
+def rpc(sim, model: str, method: str, *args, **kwargs):
+    answer = requests.post(sim.url + "/jsonrpc", timeout=30, json={
+        "jsonrpc": "2.0", "method": "call", "id": 1,
+        "params": {"service": "object", "method": "execute_kw",
+                   "args": [sim.db, sim.uid, sim.password, model, method, list(args), kwargs]}}).json()
+    if "error" in answer:
+        raise RuntimeError(answer["error"]["data"]["message"])
+    return answer["result"]
+
+
+def bulk_orders(sim, count: int, state: str) -> list[int]:
+    created = sim.control("POST", "bulk/sale.order", json={"count": count, "state": state})
+    return list(range(created["first_id"], created["last_id"] + 1))
+
+
+def provision(s: Stack, target: str) -> None:
+    out = io.StringIO()
+    code = provision_odoo.main(["--target", target, "--only", RULE, "--odoo-url", s.sim.url, "--db", s.sim.db,
+                                "--user", s.sim.login, "--password", s.sim.password, "--workers-url", s.workers,
+                                "--n8n-url", s.n8n.url, "--secret", s.secret], out=out)
+    if code != 0:
+        raise SystemExit(f"provisioning --target {target} failed:\n{out.getvalue()}")
+
+
+def last_webhook_seq(sim) -> int:
+    return max((e["seq"] for e in sim.control("GET", "webhooks")["webhooks"]), default=0)
+
+
+# -- n8n executions -------------------------------------------------------------------------------------------
+def newest_execution(api) -> int:
+    data = api.public("GET", "/executions", params={"limit": 1})["data"]
+    return int(data[0]["id"]) if data else 0
+
+
+def executions_after(api, workflow_id: str, floor: int) -> list[dict]:
+    """Runs of a workflow with an id above ``floor``; stops paging at the first older one (newest come first)."""
+    found, cursor = [], None
+    while True:
+        params = {"limit": 250, "workflowId": workflow_id, **({"cursor": cursor} if cursor else {})}
+        page = api.public("GET", "/executions", params=params)
+        newer = [e for e in page["data"] if int(e["id"]) > floor]
+        found += newer
+        cursor = page.get("nextCursor")
+        if not cursor or len(newer) < len(page["data"]):
+            return found
+
+
+def wait_finished(api, expected: dict[str, int], floor: int, timeout: float) -> dict[str, list[dict]]:
+    """Block until each workflow has at least ``expected[id]`` finished runs above ``floor``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = {wid: [e for e in executions_after(api, wid, floor) if e["status"] in FINISHED] for wid in expected}
+        if all(len(runs[wid]) >= n for wid, n in expected.items()):
+            return runs
+        if time.monotonic() > deadline:
+            got = {wid: len(r) for wid, r in runs.items()}
+            raise SystemExit(f"n8n finished only {got} of {expected} runs within {timeout:.0f} s")
+        time.sleep(1.0)
+
+
+def stopped_at(run: dict) -> float:
+    return datetime.fromisoformat(run["stoppedAt"].replace("Z", "+00:00")).timestamp()
+
+
+def settle(s: Stack, timeout: float = 300.0) -> None:
+    """Wait until the outbox has nothing pending and n8n runs nothing, so one phase's tail does not slow the next."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        backlog = requests.get(s.workers + "/v1/outbox", params={"limit": 1}, timeout=10,
+                               headers={"X-Kit-Token": s.api_token}).json()["backlog"]
+        busy = any(s.api.public("GET", "/executions", params={"status": status, "limit": 1})["data"]
+                   for status in ("new", "running"))
+        state = (backlog.get("pending", 0), newest_execution(s.api))
+        if not busy and state[0] == 0 and state == last:
+            return
+        last = state
+        time.sleep(1.0)
+    raise SystemExit(f"the stack did not settle within {timeout:.0f} s")
+
+
+# -- throughput -----------------------------------------------------------------------------------------------
+def post_all(url: str, bodies: list, headers_of, clients: int) -> None:
+    """POST every body with ``clients`` keep-alive connections; every answer must be a success."""
+    local = threading.local()
+
+    def send(body):
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        return local.session.post(url, json=body, headers=headers_of(body), timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        failed = [code for code in pool.map(send, bodies) if not 200 <= code < 300]
+    if failed:
+        raise SystemExit(f"{len(failed)} of {len(bodies)} posts to {url} failed: {failed[:5]}")
+
+
+def node_version(node_type: str) -> float:
+    return next(n["typeVersion"] for n in ORDER_CONFIRMED["nodes"] if n["type"] == node_type)
+
+
+def create_bare_workflow(api) -> tuple[str, str]:
+    """Webhook -> Respond to Webhook (one expression), the kit's node versions, through the public API."""
+    path = "bench/bare-" + secrets.token_hex(4)
+    webhook, respond = "n8n-nodes-base.webhook", "n8n-nodes-base.respondToWebhook"
+    created = api.public("POST", "/workflows", json={
+        "name": "Bench: bare webhook -> respond",
+        "nodes": [
+            {"id": str(uuid.uuid4()), "name": "Webhook", "type": webhook, "typeVersion": node_version(webhook),
+             "position": [0, 0], "webhookId": str(uuid.uuid4()),
+             "parameters": {"httpMethod": "POST", "path": path, "responseMode": "responseNode", "options": {}}},
+            {"id": str(uuid.uuid4()), "name": "Respond", "type": respond, "typeVersion": node_version(respond),
+             "position": [240, 0],
+             "parameters": {"respondWith": "json", "options": {},
+                            "responseBody": "={{ JSON.stringify({ ok: true, id: $json.body.id }) }}"}}],
+        "connections": {"Webhook": {"main": [[{"node": "Respond", "type": "main", "index": 0}]]}},
+        "settings": {"executionOrder": "v1"}})
+    api.activate(created["id"])
+    sync.wait_for_webhooks(api.base_url, [path])
+    return created["id"], path
+
+
+def recorded_envelopes(s: Stack, count: int) -> list[dict]:
+    """``count`` confirmed orders, each recorded as Odoo's webhook would have it, as the outbox would post them."""
+    orders = bulk_orders(s.sim, count, "sale")
+    fields = next(r for r in provision_odoo.load_rules(only=[RULE]))["webhook_fields"]
+    rows = rpc(s.sim, "sale.order", "read", orders, fields, load=None)
+    session, envelopes = requests.Session(), []
+    for row in rows:
+        body = {"_action": "Ops Kit: sale order confirmed(#1)", "_id": row["id"], "_model": "sale.order", **row}
+        answer = session.post(s.recorder + "/v1/events", params={"type": "sale.order.confirmed", "token": s.secret},
+                              json=body, timeout=30)
+        answer.raise_for_status()
+        envelopes.append(answer.json()["event"])
+    return envelopes
+
+
+def kit_rate(s: Stack, envelopes: list[dict], clients: int) -> tuple[float, float]:
+    """Events/s through order-confirmed, from the first post until n8n finished it and every release it started."""
+    floor = newest_execution(s.api)
+    started = time.time()
+    post_all(s.n8n.webhook(OUTBOX_TRIGGER_PATH), envelopes,
+             lambda e: {"X-Kit-Token": s.n8n_token, "X-Kit-Event-Id": e["id"], "X-Correlation-Id": e["correlationid"]},
+             clients)
+    n = len(envelopes)
+    runs = wait_finished(s.api, {ORDER_CONFIRMED["id"]: n, ORDER_RELEASE_ID: n}, floor, timeout=120 + 2 * n)
+    failed = [r for rs in runs.values() for r in rs if r["status"] != "success"]
+    if failed:
+        raise SystemExit(f"{len(failed)} kit runs did not succeed, e.g. {failed[:3]}")
+    elapsed = max(stopped_at(r) for rs in runs.values() for r in rs) - started
+    return n / elapsed, elapsed
+
+
+def bare_rate(s: Stack, url: str, workflow_id: str, count: int, clients: int) -> tuple[float, float]:
+    floor = newest_execution(s.api)
+    started = time.time()
+    post_all(url, [{"id": i} for i in range(count)], lambda _: {}, clients)
+    runs = wait_finished(s.api, {workflow_id: count}, floor, timeout=60 + count)[workflow_id]
+    elapsed = max(stopped_at(r) for r in runs) - started
+    return count / elapsed, elapsed
+
+
+# -- Odoo-facing latency --------------------------------------------------------------------------------------
+def odoo_burst(s: Stack, target: str, count: int, seconds: float) -> dict:
+    """Confirm ``count`` orders over ``seconds`` with the rule pointed at ``target``; the simulator times each webhook."""
+    provision(s, target)
+    orders = bulk_orders(s.sim, count, "draft")
+    since = last_webhook_seq(s.sim)
+    floor = newest_execution(s.api)
+    started = time.monotonic()
+    wall_start = time.time()
+
+    def confirm(index_order):
+        index, order = index_order
+        time.sleep(max(0.0, started + index * seconds / count - time.monotonic()))
+        return rpc(s.sim, "sale.order", "action_confirm", [order])
+
+    with ThreadPoolExecutor(max_workers=CONFIRMERS) as pool:
+        list(pool.map(confirm, enumerate(orders)))
+    spread = time.monotonic() - started
+    wanted = set(orders)
+    sent = [e for e in s.sim.control("GET", f"webhooks?since={since}")["webhooks"] if e.get("res_id") in wanted]
+    if len(sent) != count:
+        raise SystemExit(f"{target}: the simulator sent {len(sent)} webhooks for {count} confirmations")
+    elapsed = sorted(e["elapsed_ms"] for e in sent)
+    cuts = statistics.quantiles(elapsed, n=100, method="inclusive")
+    failed = sum(1 for e in sent if e["error"] or not 200 <= (e["status"] or 0) < 300)
+    # Every confirmed order starts one order-release run once n8n hands it over (whichever path it came by).
+    releases = wait_finished(s.api, {ORDER_RELEASE_ID: count}, floor, timeout=120 + 2 * count)[ORDER_RELEASE_ID]
+    handed_over = max(stopped_at(r) for r in releases) - wall_start
+    settle(s)
+    return {"p50": cuts[49], "p95": cuts[94], "max": elapsed[-1], "failed": failed, "spread": spread,
+            "handed_over": handed_over}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=10.0, help="spread of the Odoo webhook burst")
+    parser.add_argument("--clients", type=int, default=8, help="connections posting to n8n in the throughput runs")
+    parser.add_argument("--quick", action="store_true", help="a small run: 60 events, 2 s burst")
+    args = parser.parse_args()
+    if args.quick:
+        args.events, args.seconds = 60, 2.0
+    if not paths.installed():
+        raise SystemExit("the pinned n8n is not installed: run scripts/install_n8n.sh")
+
+    folder = Path(tempfile.mkdtemp(prefix="kit-bench-e2e-"))
+    with ExitStack() as stack:
+        stack.callback(shutil.rmtree, folder, ignore_errors=True)
+        started = time.monotonic()
+        s = Stack(stack, folder)
+        bare_id, bare_path = create_bare_workflow(s.api)
+        print(f"n8n {paths.pinned_version()} (SQLite, successes saved, {s.n8n.settings.expression_engine} expressions)"
+              f" up with the kit in {time.monotonic() - started:.0f} s; {args.events} events, "
+              f"{args.clients} clients", flush=True)
+
+        envelopes = recorded_envelopes(s, WARM_UP + args.events)
+        bare_rate(s, s.n8n.webhook(bare_path), bare_id, WARM_UP, args.clients)  # warm both paths up
+        kit_rate(s, envelopes[:WARM_UP], args.clients)
+        settle(s)
+        bare, bare_s = bare_rate(s, s.n8n.webhook(bare_path), bare_id, args.events, args.clients)
+        settle(s)
+        kit, kit_s = kit_rate(s, envelopes[WARM_UP:], args.clients)
+        settle(s)
+        ratio = kit / bare
+        print(f"\n{'throughput':<34} {'events':>6} {'seconds':>8} {'events/s':>9}")
+        print(f"{'bare Webhook -> Respond':<34} {args.events:>6} {bare_s:>8.1f} {bare:>9.1f}")
+        print(f"{'order-confirmed + order-release':<34} {args.events:>6} {kit_s:>8.1f} {kit:>9.1f}", flush=True)
+
+        bursts = {target: odoo_burst(s, target, args.events, args.seconds) for target in ("n8n", "inbox")}
+        print(f"\nOdoo webhooks: {args.events} confirmations over {args.seconds:g} s (timeout {ODOO_TIMEOUT_MS:.0f} ms)")
+        print(f"{'path':<26} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'failed':>6} {'sent in s':>9} "
+              f"{'all handed over s':>17}")
+        for target, label in (("n8n", "direct (Odoo -> n8n)"), ("inbox", "inbox (Odoo -> workers)")):
+            b = bursts[target]
+            print(f"{label:<26} {b['p50']:>7.1f} {b['p95']:>7.1f} {b['max']:>7.1f} {b['failed']:>6} "
+                  f"{b['spread']:>9.1f} {b['handed_over']:>17.1f}")
+
+        inbox_p95 = bursts["inbox"]["p95"]
+        ok_ratio, ok_p95 = ratio >= TARGET_RATIO, inbox_p95 < TARGET_INBOX_P95_MS and bursts["inbox"]["failed"] == 0
+        print(f"\nratio {ratio:.2f} (target >= {TARGET_RATIO}: {'met' if ok_ratio else 'NOT met'}); "
+              f"inbox p95 {inbox_p95:.1f} ms (target < {TARGET_INBOX_P95_MS:.0f} ms: {'met' if ok_p95 else 'NOT met'})",
+              flush=True)
+        return 0 if ok_ratio and ok_p95 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
