@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts import provision_odoo  # noqa: E402
 from scripts.n8nkit import bootstrap, runtime  # noqa: E402
-from scripts.procs import ROOT, free_port, port_is_free, python, spawn, stop, wait_until_up  # noqa: E402
+from scripts.procs import ROOT, free_port, port_is_free, python, spawn, stop, wait_for, wait_until_up  # noqa: E402
 
 PORTS = {"odoo": 8069, "workers": 8080, "slack": 8091, "smtp": 1025, "mail": 8025, "n8n": 5678}
 SIM_DB, SIM_LOGIN, SIM_PASSWORD = "odoo", "admin", "admin"
@@ -41,16 +41,6 @@ TIMEOUT = 120.0
 
 def say(text: str) -> None:
     print(f"[demo {time.strftime('%H:%M:%S')}] {text}", flush=True)
-
-
-def wait_for(what: str, probe, timeout: float = TIMEOUT, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def choose_ports(preferred: dict[str, int]) -> dict[str, int]:
@@ -165,11 +155,12 @@ class Demo:
             rows = self.rpc("mail.message", "search_read", [("model", "=", "sale.order"), ("res_id", "=", order["id"])],
                             fields=["body"])
             return [r["body"] for r in rows if NOTE_MARK in (r["body"] or "")]
-        return wait_for(f"the release note on {order['name']}", found)[-1]
+        return wait_for(found, TIMEOUT, what=f"the release note on {order['name']}")[-1]
 
     def approval_of(self, order: dict) -> dict:
-        return wait_for(f"an approval request for {order['name']}", lambda: self.workers(
-            "/v1/approvals", subject_type="sale.order", subject_id=str(order["id"]))["approvals"])[0]
+        return wait_for(lambda: self.workers("/v1/approvals", subject_type="sale.order",
+                                             subject_id=str(order["id"]))["approvals"],
+                        TIMEOUT, what=f"an approval request for {order['name']}")[0]
 
     # -- the scenario ------------------------------------------------------------------------------------------
 
@@ -184,11 +175,13 @@ class Demo:
         reasons = ", ".join(r["code"] for r in approval["context"]["reasons"])
         say(f"workers  approval {approval['id']} for {over['name']}: steps "
             f"{[s['role'] for s in approval['steps']]}, reasons {reasons}")
-        message = wait_for("the Slack message to finance", lambda: [
+        message = wait_for(lambda: [
             m for m in requests.get(self.url["slack"] + "/_stub/messages", timeout=5).json()
-            if over["name"] in m["text"] and m["posted_to"] == FINANCE_SLACK_USER])[-1]
-        mail = wait_for("the approval email", lambda: [
-            m for m in requests.get(self.url["mail"] + "/messages", timeout=5).json() if over["name"] in m["subject"]])
+            if over["name"] in m["text"] and m["posted_to"] == FINANCE_SLACK_USER], TIMEOUT,
+            what="the Slack message to finance")[-1]
+        mail = wait_for(lambda: [
+            m for m in requests.get(self.url["mail"] + "/messages", timeout=5).json() if over["name"] in m["subject"]],
+            TIMEOUT, what="the approval email")
         say(f"slack    DM to Anna Berg ({FINANCE_SLACK_USER}): {message['text'][:90]}")
         say(f"mail     to {mail[0]['to']}: {mail[0]['subject']}")
         say("slack    Anna presses Approve")

@@ -44,6 +44,17 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 30.0, log_p
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy (returned), or raise after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
     """SIGTERM, then SIGKILL after ``timeout``; closes the log file ``spawn`` opened."""
     if proc.poll() is None:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import io
-import time
 
 import requests
 
 from scripts import provision_odoo
+from scripts.procs import wait_for  # noqa: F401  (the tests import it from here)
 
 ORDER_WORKFLOW_ID = "odooOpsOrderConf"
 OUTBOX_TRIGGER = "Workers outbox webhook"
@@ -57,16 +57,6 @@ def events_of(workers, order_id: int) -> list[dict]:
     answer = workers.get("/v1/events", params={"correlation_id": f"sale.order:{order_id}"})
     answer.raise_for_status()
     return answer.json()["items"]
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def order_runs(n8n) -> list[dict]:
