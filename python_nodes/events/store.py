@@ -109,5 +109,3 @@ def finish_consumption(tx, event_id: str, consumer: str, at: str) -> bool:
     row = tx.fetchone("UPDATE event_consumptions SET completed_at = COALESCE(completed_at, ?), lease_until = NULL "
                       "WHERE event_id = ? AND consumer = ? RETURNING event_id", (at, event_id, consumer))
     return row is not None
-
-

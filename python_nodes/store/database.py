@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import sqlite3
@@ -54,12 +55,16 @@ class Tx:
         cur.executemany(self._sql(sql), [tuple(r) for r in rows])
 
     def _sql(self, sql: str) -> str:
-        if self.dialect == POSTGRESQL:
-            return _QMARK.sub("%s", sql.replace("%", "%%"))
-        return sql
+        return _postgres_sql(sql) if self.dialect == POSTGRESQL else sql
 
 
 _QMARK = re.compile(r"\?(?=(?:[^']*'[^']*')*[^']*$)")
+
+
+@functools.lru_cache(maxsize=1024)
+def _postgres_sql(sql: str) -> str:
+    """``?`` placeholders (outside quotes) as psycopg's ``%s``; cached, the kit's statements are few and fixed."""
+    return _QMARK.sub("%s", sql.replace("%", "%%"))
 
 
 def _as_dict(cur, row) -> dict:

@@ -18,7 +18,7 @@ from scripts import n8n as n8n_script
 from scripts.n8nkit import credentials
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_SPEC = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
+COMPOSE_SPEC = Path(__file__).parent / "data" / "compose-spec.json"
 APPROVERS_EXAMPLE = ROOT / "python_nodes" / "approvals" / "approvers.example.json"
 INTERPOLATION = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::([-?])([^}]*))?\}")
 WORKFLOW_ENV = re.compile(r"\$env\.(KIT_[A-Z0-9_]+)")

@@ -60,9 +60,9 @@ def _node(workflow, name):
     (lambda w: w["settings"].pop("errorWorkflow"), lint.NO_ERROR_WORKFLOW),
     (lambda w: w["settings"].update(errorWorkflow="nope"), lint.NO_ERROR_WORKFLOW),
     (lambda w: _node(w, "Note: direct path").update(name="Sticky Note1"), lint.NODE_NAME),
-    (lambda w: _node(w, "Mark event handled").update(typeVersion=99), lint.UNKNOWN_NODE_TYPE),
-    (lambda w: _node(w, "Mark event handled").update(type="n8n-nodes-base.noSuchNode"), lint.UNKNOWN_NODE_TYPE),
-    (lambda w: _node(w, "Mark event handled")["parameters"].update(method="DELETE"), lint.UNKNOWN_WORKER_PATH),
+    (lambda w: _node(w, "Claim event for handover").update(typeVersion=99), lint.UNKNOWN_NODE_TYPE),
+    (lambda w: _node(w, "Claim event for handover").update(type="n8n-nodes-base.noSuchNode"), lint.UNKNOWN_NODE_TYPE),
+    (lambda w: _node(w, "Claim event for handover")["parameters"].update(method="DELETE"), lint.UNKNOWN_WORKER_PATH),
     (lambda w: _node(w, "Read order from Odoo")["credentials"]["odooApi"].update(name="Someone's Odoo"),
      lint.UNKNOWN_CREDENTIAL),
     (lambda w: _node(w, "Answer accepted")["parameters"].update(
