@@ -67,7 +67,8 @@ def order_runs(n8n) -> list[dict]:
         trigger = OUTBOX_TRIGGER if OUTBOX_TRIGGER in run_data else DIRECT_TRIGGER if DIRECT_TRIGGER in run_data else ""
         event_id = None
         if HANDOVER_NODE in run_data:
-            event_id = run_data[HANDOVER_NODE][0]["data"]["main"][0][0]["json"]["event"]["id"]
+            # A run n8n abandoned at a stop and recovered on restart carries artificial items without the event.
+            event_id = (run_data[HANDOVER_NODE][0]["data"]["main"][0][0]["json"].get("event") or {}).get("id")
         runs.append({"id": execution["id"], "status": execution["status"], "trigger": trigger,
                      "started_at": execution.get("startedAt"), "stopped_at": execution.get("stoppedAt"),
                      "event_id": event_id, "handed_over": RELEASE_NODE in run_data,

@@ -77,7 +77,7 @@ def test_worker_down_becomes_a_dead_letter_that_replays_once_it_is_back(stack):
             return next((i for i in items if (i["request"] or {}).get("body", {}).get("_id") == order), None)
 
         found = wait_for(letter, 90, what="the dead letter")
-        assert found["state"] == "open" and found["failed_node"] == "Record event in inbox"
+        assert found["state"] == "open" and found["failed_node"] == "Record event in inbox", found
         assert found["workflow_id"] == "odooOpsOrderConf" and found["request"]["auth"] == "odoo-token"
         assert WEBHOOK_SECRET not in json.dumps(found)  # the secret is re-added on replay, never stored
         assert events_of(stack.desk, order) == []
