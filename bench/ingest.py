@@ -1,12 +1,18 @@
 """Throughput of POST /v1/events (fresh keys) against a trivial endpoint on the same gunicorn, same run.
 
 Prints requests/s for both and their ratio, per store backend. Targets: ratio >= 0.8 on SQLite, >= 0.7 on PostgreSQL.
+The load comes from wrk (C, Debian package ``wrk``) when it is installed, so the client's own cost (building JSON
+bodies in Python threads) does not weigh on one side of the ratio; otherwise from Python threads (``--client``).
 Usage: .venv/bin/python bench/ingest.py [--seconds 5] [--clients 8] [--rounds 3] [--backends sqlite,postgresql]
 """
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import re
+import shutil
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -62,17 +68,54 @@ def measure(send, seconds: float, clients: int) -> float:
     return sum(counts) / (time.monotonic() - started)
 
 
+# Each wrk thread numbers its orders from its own offset (and each run from its own), so every key is fresh.
+WRK_SCRIPT = r"""
+local threads, n, offset = 0, 0, 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function init(args) offset = tonumber(os.getenv("KIT_BENCH_OFFSET")) + tid * 10000000 end
+function request()
+  n = n + 1
+  local id = offset + n
+  local body = string.format('{"_action": "Kit: sale order confirmed(#12)", "_id": %d, "_model": "sale.order", '
+    .. '"amount_total": 1250.0, "id": %d, "name": "S%06d", "partner_id": 7, "state": "sale", '
+    .. '"write_date": "2026-11-20 09:15:02"}', id, id, id % 1000000)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+"""
+_runs = itertools.count(1)
+
+
+def measure_wrk(url: str, seconds: float, clients: int, script: str | None) -> float:
+    """Requests per second wrk completes with ``clients`` connections; every answer must be a success."""
+    command = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", url]
+    if script:
+        command[1:1] = ["-s", script]
+    done = subprocess.run(command, capture_output=True, text=True, check=True,
+                          env={**os.environ, "KIT_BENCH_OFFSET": str(next(_runs) * 100000000)})
+    if "Non-2xx" in done.stdout or "Socket errors" in done.stdout:
+        raise SystemExit(f"requests failed during the benchmark:\n{done.stdout}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))
+
+
 def bench_backend(name: str, database_url: str, args) -> tuple[float, float]:
     with workers_server(PRODUCTION, database_url=database_url, workers=args.workers, threads=args.threads) as base:
-        trivial = lambda s: s.get(f"{base}/healthz", timeout=10)  # noqa: E731
-        ingest = lambda s: s.post(f"{base}/v1/events", params={"token": "bench"}, json=webhook(),  # noqa: E731
-                                  timeout=10)
-        measure(trivial, 1, args.clients)  # warm up both paths
-        measure(ingest, 1, args.clients)
+        if args.client == "wrk":
+            script = Path(tempfile.mkdtemp(prefix="kit-wrk-")) / "ingest.lua"
+            script.write_text(WRK_SCRIPT)
+            trivial = lambda seconds: measure_wrk(f"{base}/healthz", seconds, args.clients, None)  # noqa: E731
+            ingest = lambda seconds: measure_wrk(f"{base}/v1/events?token=bench", seconds, args.clients,  # noqa: E731
+                                                 str(script))
+        else:
+            trivial = lambda seconds: measure(lambda s: s.get(f"{base}/healthz", timeout=10),  # noqa: E731
+                                              seconds, args.clients)
+            ingest = lambda seconds: measure(lambda s: s.post(f"{base}/v1/events", params={"token": "bench"},  # noqa: E731
+                                                              json=webhook(), timeout=10), seconds, args.clients)
+        trivial(1)  # warm up both paths
+        ingest(1)
         trivial_rates, ingest_rates = [], []
         for _ in range(args.rounds):  # interleave so machine noise hits both alike
-            trivial_rates.append(measure(trivial, args.seconds, args.clients))
-            ingest_rates.append(measure(ingest, args.seconds, args.clients))
+            trivial_rates.append(trivial(args.seconds))
+            ingest_rates.append(ingest(args.seconds))
     return statistics.median(trivial_rates), statistics.median(ingest_rates)
 
 
@@ -84,8 +127,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
     args = parser.parse_args()
     targets = {"sqlite": 0.8, "postgresql": 0.7}
+    print(f"load from {args.client}, {args.clients} connections, {args.workers} gunicorn workers x {args.threads} threads")
     print(f"{'backend':<11} {'trivial req/s':>14} {'ingest req/s':>13} {'ratio':>6} {'target':>7}")
     for backend in args.backends.split(","):
         if backend == "sqlite":
