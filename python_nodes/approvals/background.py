@@ -16,13 +16,12 @@ log = logs.get("approvals.background")
 def start(app) -> threading.Event:
     config = app.extensions["kit.config"]
     deps: actions.Deps = app.extensions[EXTENSION]
-    stop = threading.Event()
+    stop = deps.db.closed
     if config.outbox_enabled:
         deliverer = Deliverer(deps.db, config, deps.settings)
         app.extensions["kit.approvals.deliverer"] = deliverer
         threading.Thread(target=deliverer.loop, args=(stop,), name="approvals-outbox", daemon=True).start()
         threading.Thread(target=_expiry_loop, args=(deps, stop), name="approvals-expiry", daemon=True).start()
-    app.extensions["kit.approvals.stop"] = stop
     return stop
 
 

@@ -68,6 +68,15 @@ def consume(event_id: str):
     return _consumption(event_id, g.body["consumer"], state)
 
 
+@bp.get("/v1/events/<event_id>/consumptions")
+@contract(response="event-consumption-list")
+def consumptions(event_id: str):
+    """Which workflows claimed the event, and whether their effect is done: is this event handled?"""
+    with _db().transaction() as tx:
+        _require_event(tx, event_id)
+        return {"event_id": event_id, "items": store.consumptions(tx, event_id)}
+
+
 @bp.post("/v1/events/<event_id>/consumptions/<consumer>/done")
 @contract(response="event-consumption")
 def consumption_done(event_id: str, consumer: str):

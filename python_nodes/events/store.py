@@ -109,3 +109,9 @@ def finish_consumption(tx, event_id: str, consumer: str, at: str) -> bool:
     row = tx.fetchone("UPDATE event_consumptions SET completed_at = COALESCE(completed_at, ?), lease_until = NULL "
                       "WHERE event_id = ? AND consumer = ? RETURNING event_id", (at, event_id, consumer))
     return row is not None
+
+
+def consumptions(tx, event_id: str) -> list[dict]:
+    rows = tx.fetchall("SELECT consumer, consumed_at, lease_until, completed_at FROM event_consumptions "
+                       "WHERE event_id = ? ORDER BY consumer", (event_id,))
+    return [{**row, "state": DONE if row["completed_at"] else CLAIMED} for row in rows]

@@ -11,7 +11,7 @@ log = logs.get("exceptions.background")
 
 
 def start(app) -> threading.Event:
-    stop = threading.Event()
+    stop = app.extensions["kit.db"].closed
 
     def loop():
         while not stop.wait(INTERVAL_SECONDS):
@@ -22,5 +22,4 @@ def start(app) -> threading.Event:
                 log.exception("follow-up round failed")
 
     threading.Thread(target=loop, name="exception-followups", daemon=True).start()
-    app.extensions["kit.exceptions.stop"] = stop
     return stop

@@ -6,10 +6,9 @@ from . import service
 
 def start(app) -> threading.Event:
     config = app.extensions["kit.config"]
-    stop = threading.Event()
+    stop = app.extensions["kit.db"].closed
     if config.outbox_enabled and config.n8n_webhook_base:
         thread = threading.Thread(target=service.run_dispatcher, name="outbox",
                                   args=(app.extensions["kit.db"], config, stop), daemon=True)
         thread.start()
-    app.extensions["kit.outbox.stop"] = stop
     return stop

@@ -88,6 +88,8 @@ class Database:
 
     def __init__(self, url: str, pool_size: int = 8):
         self.url = url
+        # Set by close(): the app's background loops wait on it, so they end with the database they use.
+        self.closed = threading.Event()
         if url.startswith(("postgresql://", "postgres://")):
             self.dialect = POSTGRESQL
             self._pool = _postgres_pool(url, pool_size)
@@ -124,6 +126,7 @@ class Database:
             return tx.fetchone("SELECT 1 AS ok")["ok"] == 1
 
     def close(self) -> None:
+        self.closed.set()
         if self.dialect == POSTGRESQL:
             self._pool.close()
         else:

@@ -52,6 +52,16 @@ def test_done_makes_later_deliveries_redeliveries(client, event_id):
     assert claim(client, event_id, lease_seconds=60).json["state"] == "done"
 
 
+def test_the_consumptions_of_an_event_can_be_listed(client, event_id):
+    assert client.get(f"/v1/events/{event_id}/consumptions").json == {"event_id": event_id, "items": []}
+    claim(client, event_id, lease_seconds=60)
+    [held] = client.get(f"/v1/events/{event_id}/consumptions").json["items"]
+    assert (held["consumer"], held["state"], held["completed_at"]) == (CONSUMER, "claimed", None)
+    client.post(f"/v1/events/{event_id}/consumptions/{CONSUMER}/done")
+    [done] = client.get(f"/v1/events/{event_id}/consumptions").json["items"]
+    assert done["state"] == "done" and done["completed_at"] and done["lease_until"] is None
+
+
 def test_an_expired_lease_is_taken_over_by_the_next_delivery(client, event_id, monkeypatch):
     claim(client, event_id, lease_seconds=60)  # this run dies before saying done
     later = clock.now() + timedelta(seconds=61)
