@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from scripts import provision_odoo  # noqa: E402
 from scripts.n8nkit import paths, sync  # noqa: E402
 from scripts.procs import free_port, python, spawn, stop, wait_until_up  # noqa: E402
+from tests.e2e.flows import rpc  # noqa: E402
 from tests.harness.n8n import n8n_server  # noqa: E402
 from tests.harness.odoo_sim import odoo_sim_server  # noqa: E402
 
@@ -113,16 +114,6 @@ def workers(env: dict, folder: Path, name: str, processes: int = 2, threads: int
 
 
 # -- Odoo simulator -------------------------------------------------------------------------------------------
-def rpc(sim, model: str, method: str, *args, **kwargs):
-    answer = requests.post(sim.url + "/jsonrpc", timeout=30, json={
-        "jsonrpc": "2.0", "method": "call", "id": 1,
-        "params": {"service": "object", "method": "execute_kw",
-                   "args": [sim.db, sim.uid, sim.password, model, method, list(args), kwargs]}}).json()
-    if "error" in answer:
-        raise RuntimeError(answer["error"]["data"]["message"])
-    return answer["result"]
-
-
 def bulk_orders(sim, count: int, state: str) -> list[int]:
     created = sim.control("POST", "bulk/sale.order", json={"count": count, "state": state})
     return list(range(created["first_id"], created["last_id"] + 1))
