@@ -4,9 +4,10 @@ Why the search is over warehouse subsets: once the set S of shipping warehouses 
 is per unit and depends only on the warehouse (lane unit cost + workload penalty) or on backordering (a flat
 penalty). Products then separate, lines of one product are interchangeable, and filling each product's demand
 from the cheapest warehouses of S first (stopping where backordering is cheaper) is an optimal integral answer.
-So the optimum is the cheapest S: small searches enumerate every S with |S| <= max_shipments; larger ones ask
-SciPy's ``milp`` (HiGHS) with binary ship variables y[w] and integer x[w,l], backorder[l]. Both then build the
-plan the same way from the chosen S, costs are recomputed in exact arithmetic, and every plan is verified by
+So the optimum is the cheapest S: small searches enumerate every S with |S| <= max_shipments; larger ones run a
+branch and bound over S whose bounds come from that greedy (``choose_by_branch_and_bound``). SciPy's ``milp``
+(HiGHS, binary ship variables y[w] and x[w,l], backorder[l]) stays as a third exact method to cross-check them.
+All build the plan the same way from the chosen S, costs are recomputed in exact arithmetic, and every plan is verified by
 an independent checker (``checker.py``) before it is returned.
 """
 from __future__ import annotations
@@ -41,10 +42,11 @@ KIND_TITLES = {
 METHOD_AUTO = "auto"
 METHOD_ENUMERATION = "enumeration"
 METHOD_MILP = "milp"
+METHOD_BRANCH_AND_BOUND = "branch_and_bound"
 
-# Subsets x products the vectorized enumeration may cost before the MILP is the faster exact method
+# Subsets x products the vectorized enumeration may cost before branch and bound is the faster exact method
 # (measured with bench/allocation.py); chunks bound its memory.
-ENUMERATION_BUDGET = 3_000_000
+ENUMERATION_BUDGET = 1_000_000
 ENUMERATION_CHUNK_CELLS = 400_000
 MILP_TIME_LIMIT_SECONDS = 20.0
 # Float comparisons during the search only; reported costs are exact.
@@ -271,6 +273,130 @@ def choose_by_milp(cands, problem: Problem, max_k: int, allow_backorder: bool):
     return tuple(c for ci, c in enumerate(cands) if result.x[ci] > 0.5)
 
 
+def choose_by_branch_and_bound(cands, demand, problem: Problem, max_k: int, allow_backorder: bool):
+    """The cheapest subset by depth-first branch and bound over open/closed warehouses, or ``None`` if none is feasible.
+
+    The variable cost V(S) of a subset (``fill``'s greedy, summed over products) never rises when a warehouse is
+    added, and its savings shrink as S grows (per product they are a weighted matroid rank: the best units of S
+    up to the demand). So below a node with open set I and free set U: opening w saves at most V(I) - V(I + w);
+    a free w whose fixed cost covers that saving is closed; one whose fixed cost is below its smallest saving,
+    V(I + U - w) - V(I + U), is opened when max_shipments cannot bind; and a node is pruned by
+    max(fixed(I) + V(I + U), cost(I) + the max_k - |I| most negative (fixed - saving) of U). Without backorders,
+    a shortfall costs a penalty larger than any feasible plan, which keeps those bounds valid, and only sets
+    covering every unit count as plans.
+    """
+    policy = problem.policy
+    n = len(cands)
+    split = float(policy.split_penalty)
+    wanted = np.array(list(demand.values()), dtype=float)
+    stock = np.array([[c.stock.get(p, 0) for p in demand] for c in cands], dtype=float).reshape(n, len(demand))
+    unit = np.array([c.unit for c in cands], dtype=float)
+    fixed = np.array([c.fixed for c in cands], dtype=float)
+    if allow_backorder:
+        penalty = float(policy.backorder_penalty_per_unit)
+        stock = stock * (unit <= penalty)[:, None]
+    else:
+        penalty = float(fixed.sum() + split * n + (unit.max(initial=0.0) + 1.0) * wanted.sum() + 1.0)
+    total_wanted = wanted.sum()
+    # Without backorders any shortfall price of at least the dearest unit also gives a valid bound 1 (every
+    # covering set costs the same under each), and a lower price often a tighter one; the best of a few is used.
+    prices = np.array([penalty] if allow_backorder else
+                      [penalty] + [unit.max(initial=0.0) * f + f for f in (1.0, 2.0, 4.0, 8.0)])
+
+    # Units taken from warehouse i are cum[i] - cum[i-1]; summing by parts prices the running totals instead.
+    unit_steps = unit - np.append(unit[1:], 0.0)
+    lambdas = np.linspace(0.0, 1.0, 11)
+
+    def evaluate(masks):
+        # warehouse-major layout: the running total over warehouses adds whole contiguous (sets x products) slabs
+        avail = masks.T[:, :, None] * stock[:, None, :]
+        cum = np.minimum(np.cumsum(avail, axis=0, out=avail), wanted, out=avail)
+        short = total_wanted - cum[-1].sum(axis=1) if n else np.full(len(masks), total_wanted)
+        shipped = unit_steps @ cum.sum(axis=2)
+        return shipped + short * penalty, short, shipped[:, None] + short[:, None] * prices[None, :]
+
+    def set_cost(mask, variable):
+        k = int(mask.sum())
+        return float(fixed[mask].sum()) + split * max(0, k - 1) + variable
+
+    best_cost, best = math.inf, None
+    stack = [(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))]
+    while stack:
+        opened, free = stack.pop()
+        while True:
+            free_idx = np.flatnonzero(free)
+            k_open = int(opened.sum())
+            top = opened | free
+            masks = np.vstack([opened[None], top[None],
+                               np.repeat(opened[None], len(free_idx), 0), np.repeat(top[None], len(free_idx), 0)])
+            r = np.arange(len(free_idx))
+            masks[2 + r, free_idx] = True
+            masks[2 + len(free_idx) + r, free_idx] = False
+            v, short, priced = evaluate(masks)
+            v_open, v_top = v[0], v[1]
+            v_add, v_drop = v[2:2 + len(free_idx)], v[2 + len(free_idx):]
+            # The open set itself is a plan.
+            if short[0] == 0 or allow_backorder:
+                c = set_cost(opened, v_open)
+                if best_cost == math.inf or c < best_cost - RELATIVE_TOLERANCE * max(1.0, abs(best_cost)):
+                    best_cost, best = c, opened.copy()
+            if not len(free_idx) or k_open >= max_k:
+                break
+            slack = RELATIVE_TOLERANCE * max(1.0, abs(best_cost)) if best_cost < math.inf else 0.0
+            fixed_open = float(fixed[opened].sum()) + split * max(0, k_open - 1)
+            # Bound 2: no subset of I + U has a lower variable cost than I + U itself.
+            if not allow_backorder and short[1] > 0:
+                break
+            if fixed_open + v_top >= best_cost - slack:
+                break
+            marginal_fixed = fixed[free_idx] + (split if k_open else 0.0)
+            gain = marginal_fixed - (v_open - v_add)   # >= 0: never worth opening below this node
+            close = gain >= 0
+            if close.any():
+                free = free.copy(); free[free_idx[close]] = False
+                continue
+            if best_cost < math.inf:
+                # Bound 2 of a child at or above the best plan settles that branch: opening such a warehouse
+                # cannot lead below it (close it), nor can closing one (open it).
+                close = fixed_open + marginal_fixed + v_top >= best_cost - slack
+                if close.any():
+                    free = free.copy(); free[free_idx[close]] = False
+                    continue
+                must_open = fixed_open + v_drop >= best_cost - slack
+                if must_open.any():
+                    if k_open + int(must_open.sum()) > max_k:
+                        break
+                    opened = opened.copy(); free = free.copy()
+                    opened[free_idx[must_open]] = True; free[free_idx[must_open]] = False
+                    continue
+            # Bound 1: the savings of opening a set T of free warehouses are at most both the sum of their savings
+            # alone (submodularity) and all that opening every free one saves, C; so any weighting lambda of the
+            # two, with T at most max_k - |I| warehouses, bounds the cost from below.
+            room = max_k - k_open
+            savings = priced[0][None, :] - priced[2:2 + len(free_idx)]           # free x prices
+            whole = priced[0] - priced[1]                                         # prices
+            weighted = marginal_fixed[:, None, None] - savings[:, :, None] * lambdas[None, None, :]
+            best_weighted = np.minimum(np.sort(weighted, axis=0)[:room], 0.0).sum(axis=0)
+            bound = (fixed_open + priced[0][:, None] - whole[:, None] * (1.0 - lambdas)[None, :] + best_weighted).max()
+            if bound >= best_cost - slack:
+                break
+            if max_k >= int(top.sum()):
+                always = (fixed[free_idx] + split) <= (v_drop - v_top)
+                if always.any():
+                    opened = opened.copy(); free = free.copy()
+                    opened[free_idx[always]] = True; free[free_idx[always]] = False
+                    continue
+            pick = free_idx[int(np.argmin(gain))]
+            without = free.copy(); without[pick] = False
+            stack.append((opened, without))
+            with_ = opened.copy(); with_[pick] = True
+            stack.append((with_, without))
+            break
+    if best is None:
+        return None
+    return tuple(c for c, keep in zip(cands, best) if keep)
+
+
 @dataclass(frozen=True)
 class Plan:
     """Where each line's units come from: ``shipments`` maps warehouse key -> ((line_id, qty), ...)."""
@@ -314,9 +440,11 @@ def best_plan(problem: Problem, *, max_shipments: int, allow_backorder: bool = T
     demand = _demand(problem)
     if method == METHOD_AUTO:
         work = subset_count(len(cands), max_shipments) * max(1, len(demand))
-        method = METHOD_ENUMERATION if work <= ENUMERATION_BUDGET else METHOD_MILP
+        method = METHOD_ENUMERATION if work <= ENUMERATION_BUDGET else METHOD_BRANCH_AND_BOUND
     if method == METHOD_ENUMERATION:
         subset = choose_by_enumeration(cands, demand, problem, max_shipments, allow_backorder)
+    elif method == METHOD_BRANCH_AND_BOUND:
+        subset = choose_by_branch_and_bound(cands, demand, problem, max_shipments, allow_backorder)
     else:
         subset = choose_by_milp(cands, problem, max_shipments, allow_backorder)
     if subset is None:
@@ -416,6 +544,14 @@ def render(problem: Problem, plan: Plan, kind: str, labels, cost: dict, optimum_
     }
 
 
+def _satisfies(problem: Problem, plan: Plan, *, max_shipments: int, allow_backorder: bool = True,
+               on_time_only: bool = False) -> bool:
+    """Whether ``plan`` is one of the plans ``best_plan`` searches under these restrictions."""
+    return (len(plan.shipments) <= max_shipments
+            and (allow_backorder or not plan.backorders)
+            and (not on_time_only or all(late_days(problem, problem.warehouse(k)) == 0 for k, _ in plan.shipments)))
+
+
 UNAVAILABLE_REASONS = {
     KIND_NO_BACKORDER: "the warehouses with a lane cannot cover every line within max_shipments",
     KIND_MEETS_PROMISE: "no set of on-time warehouses covers every line within max_shipments",
@@ -434,9 +570,16 @@ def plan(problem: Problem, *, method: str = METHOD_AUTO) -> dict:
     }
     found: dict = {}  # signature -> [plan, kinds]
     methods, unavailable = set(), []
+    optimum = None
     for kind, restrictions in searches.items():
-        best, used = best_plan(problem, method=method, **restrictions)
-        methods.add(used)
+        if optimum is not None and _satisfies(problem, optimum, **restrictions):
+            # The optimum of all plans is also the best plan among those meeting a restriction it meets.
+            best = optimum
+        else:
+            best, used = best_plan(problem, method=method, **restrictions)
+            methods.add(used)
+        if kind == KIND_OPTIMAL:
+            optimum = best
         if best is None:
             unavailable.append({"kind": kind, "reason": UNAVAILABLE_REASONS[kind]})
             continue

@@ -65,3 +65,22 @@ def test_larger_instances_are_feasible_and_both_methods_agree(body):
         for p in result["plans"]:
             assert violations(body, p) == []
     assert plan_cost(body, enumerated["plans"][0]) == plan_cost(body, solved["plans"][0])
+
+
+@FEW
+@given(instances(max_warehouses=4, max_lines=4, max_qty=3, max_products=3, max_stock=5))
+def test_branch_and_bound_matches_brute_force_for_every_kind(body):
+    result = _plans(body, service.METHOD_BRANCH_AND_BOUND)
+    for p in result["plans"]:
+        assert violations(body, p) == []
+    assert plan_cost(body, result["plans"][0]) == brute_force(body)
+    by_label = {label: p for p in result["plans"] for label in p["labels"]}
+    unavailable = {u["kind"] for u in result["unavailable"]}
+    for kind, restrictions in ((service.KIND_SINGLE_SHIPMENT, dict(max_shipments=1)),
+                               (service.KIND_NO_BACKORDER, dict(allow_backorder=False)),
+                               (service.KIND_MEETS_PROMISE, dict(allow_backorder=False, on_time_only=True))):
+        best = brute_force(body, **restrictions)
+        if best is None:
+            assert kind in unavailable
+        else:
+            assert plan_cost(body, by_label[kind]) == best, kind
