@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from scripts import provision_odoo  # noqa: E402
 from scripts.n8nkit import paths, sync  # noqa: E402
-from scripts.procs import free_port, python, spawn, stop, wait_until_up  # noqa: E402
+from scripts.procs import free_port, start_workers, stop  # noqa: E402
 from tests.e2e.flows import rpc  # noqa: E402
 from tests.harness.n8n import n8n_server  # noqa: E402
 from tests.harness.odoo_sim import odoo_sim_server  # noqa: E402
@@ -99,15 +99,8 @@ class Stack:
 def workers(env: dict, folder: Path, name: str, processes: int = 2, threads: int = 4):
     """gunicorn serving the workers app on a free port, logging into ``folder``."""
     port = free_port()
-    prom = folder / f"prom-{name}"
-    prom.mkdir()
-    log_path = folder / f"{name}.log"
-    proc = spawn([python(), "-m", "gunicorn", "-c", str(ROOT / "python_nodes" / "gunicorn_conf.py"),
-                  "python_nodes.app:create_app()"],
-                 {**env, "KIT_BIND": f"127.0.0.1:{port}", "KIT_WORKERS": str(processes), "KIT_THREADS": str(threads),
-                  "PROMETHEUS_MULTIPROC_DIR": str(prom)}, log_path)
+    proc = start_workers({**env, "KIT_WORKERS": str(processes), "KIT_THREADS": str(threads)}, port, folder, name)
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, log_path=log_path)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.harness.odoo_sim import odoo_sim_server  # noqa: E402
-from tests.harness.processes import free_port, python, spawn, stop, wait_until_up  # noqa: E402
+from scripts.procs import free_port, start_workers, stop  # noqa: E402
 
 TARGET_RATE = 2000.0
 TARGET_RSS_MB = 100.0
@@ -80,16 +80,13 @@ def main() -> int:
 
         folder = Path(tempfile.mkdtemp(prefix="kit-bench-"))
         port = free_port()
-        env = {"KIT_BIND": f"127.0.0.1:{port}", "KIT_WORKERS": "1", "KIT_THREADS": "2", "KIT_LOG_LEVEL": "WARNING",
+        env = {"KIT_WORKERS": "1", "KIT_THREADS": "2",
                "KIT_DATABASE_URL": args.database_url or f"sqlite:///{folder}/kit.sqlite3",
                "KIT_ODOO_URL": sim.url, "KIT_ODOO_DB": sim.db, "KIT_ODOO_USER": sim.login,
-               "KIT_ODOO_PASSWORD": sim.password, "KIT_OUTBOX_ENABLED": "false",
-               "PROMETHEUS_MULTIPROC_DIR": str(folder / "prom")}
-        proc = spawn([python(), "-m", "gunicorn", "-c", str(ROOT / "python_nodes" / "gunicorn_conf.py"),
-                      "python_nodes.app:create_app()"], env, folder / "gunicorn.log")
+               "KIT_ODOO_PASSWORD": sim.password, "KIT_OUTBOX_ENABLED": "false"}
+        proc = start_workers(env, port, folder)
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_until_up(url + "/healthz", proc, log_path=folder / "gunicorn.log")
             pid = worker_pid(proc.pid)
             # Warm up: Odoo login, schema caches, one record swept (the watermark keeps its place).
             warm, _ = sweep(url, {"batch_size": 1, "max_batches": 1})

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts import provision_odoo  # noqa: E402
 from scripts.n8nkit import bootstrap, runtime  # noqa: E402
-from scripts.procs import ROOT, free_port, port_is_free, python, spawn, stop, wait_for, wait_until_up  # noqa: E402
+from scripts.procs import ROOT, free_port, port_is_free, python, spawn, start_workers, stop, wait_for, wait_until_up  # noqa: E402
 
 PORTS = {"odoo": 8069, "workers": 8080, "slack": 8091, "smtp": 1025, "mail": 8025, "n8n": 5678}
 SIM_DB, SIM_LOGIN, SIM_PASSWORD = "odoo", "admin", "admin"
@@ -74,9 +74,9 @@ class Demo:
 
     # -- starting the parts ------------------------------------------------------------------------------------
 
-    def start(self, name: str, args: list[str], health: str, env: dict | None = None) -> None:
+    def start(self, name: str, args: list[str], health: str) -> None:
         log_path = self.folder / f"{name}.log"
-        proc = spawn(args, {"PYTHONUNBUFFERED": "1", **(env or {})}, log_path)
+        proc = spawn(args, {"PYTHONUNBUFFERED": "1"}, log_path)
         self.stack.callback(stop, proc)
         wait_until_up(self.url[name] + health, proc, timeout=60, log_path=log_path)
         say(f"{name:8} {self.url[name]}  (log {log_path})")
@@ -89,11 +89,8 @@ class Demo:
                              "--interactivity-url", self.url["workers"] + "/v1/slack/interactions"], "/_stub/health")
         self.start("mail", [python(), str(ROOT / "scripts" / "mail_sink.py"), "--smtp-port", str(self.ports["smtp"]),
                             "--http-port", str(self.ports["mail"])], "/health")
-        (self.folder / "prometheus").mkdir(exist_ok=True)
-        self.start("workers", [python(), "-m", "gunicorn", "-c", str(ROOT / "python_nodes" / "gunicorn_conf.py"),
-                               "python_nodes.app:create_app()"], "/readyz",
-                   {**self.env, "KIT_BIND": f"127.0.0.1:{self.ports['workers']}", "KIT_WORKERS": "2",
-                    "KIT_LOG_LEVEL": "WARNING", "PROMETHEUS_MULTIPROC_DIR": str(self.folder / "prometheus")})
+        self.stack.callback(stop, start_workers(self.env, self.ports["workers"], self.folder, health="/readyz"))
+        say(f"workers  {self.url['workers']}  (log {self.folder / 'workers.log'})")
         self.start_n8n()
         (self.folder / "demo.env").write_text("".join(f"{k}={v}\n" for k, v in sorted(self.env.items())))
 

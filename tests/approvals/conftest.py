@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.harness.mail_sink import MailSink, mail_sink_server
-from tests.harness.processes import ROOT, free_port, python, spawn, stop, wait_until_up
+from scripts.procs import free_port, start_workers, stop
 from tests.harness.slack_stub import SlackStub, slack_stub_server
 
 API_TOKEN = "test-api-token"
@@ -100,13 +100,8 @@ def _workers(env: dict, port: int):
     """Real gunicorn on a port chosen here, because the approval links must name the workers' own URL
     (``tests.harness.workers.workers_server`` picks its port internally)."""
     folder = Path(tempfile.mkdtemp(prefix="kit-approvals-"))
-    settings = {"KIT_WORKERS": "2", "KIT_THREADS": "4", "KIT_DATABASE_URL": f"sqlite:///{folder}/kit.sqlite3",
-                "KIT_LOG_LEVEL": "WARNING", "PROMETHEUS_MULTIPROC_DIR": str(folder / "prom"), **env}
-    log_path = folder / "gunicorn.log"
-    proc = spawn([python(), "-m", "gunicorn", "-c", str(ROOT / "python_nodes" / "gunicorn_conf.py"),
-                  "python_nodes.app:create_app()"], settings, log_path)
+    proc = start_workers({"KIT_DATABASE_URL": f"sqlite:///{folder}/kit.sqlite3", **env}, port, folder)
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", proc, log_path=log_path)
         yield
     finally:
         stop(proc)

@@ -13,7 +13,7 @@ import requests
 
 from tests.harness import n8n as n8n_harness
 from tests.harness.odoo_sim import SimInfo, odoo_sim_server
-from tests.harness.processes import ROOT, free_port, python, spawn, stop, wait_until_up
+from scripts.procs import free_port, start_workers, stop
 
 WEBHOOK_SECRET = "e2e-odoo-webhook-secret-7f3a"
 API_TOKEN = "e2e-workers-api-token-91c2"
@@ -26,16 +26,11 @@ class WorkersProcess:
     def __init__(self, env: dict, folder: Path, name: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {"KIT_BIND": f"127.0.0.1:{self.port}", "KIT_WORKERS": "2", "KIT_THREADS": "4",
-                    "KIT_LOG_LEVEL": "WARNING", "PROMETHEUS_MULTIPROC_DIR": str(folder / f"prom-{name}"), **env}
-        (folder / f"prom-{name}").mkdir(parents=True, exist_ok=True)
-        self.log_path = folder / f"{name}.log"
+        self.env, self.folder, self.name = env, folder, name
         self.proc = None
 
     def start(self) -> None:
-        self.proc = spawn([python(), "-m", "gunicorn", "-c", str(ROOT / "python_nodes" / "gunicorn_conf.py"),
-                           "python_nodes.app:create_app()"], self.env, self.log_path)
-        wait_until_up(self.url + "/healthz", self.proc, log_path=self.log_path)
+        self.proc = start_workers(self.env, self.port, self.folder, self.name)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -6,7 +6,6 @@ import io
 import requests
 
 from scripts import provision_odoo
-from scripts.procs import wait_for  # noqa: F401  (the tests import it from here)
 
 ORDER_WORKFLOW_ID = "odooOpsOrderConf"
 OUTBOX_TRIGGER = "Workers outbox webhook"

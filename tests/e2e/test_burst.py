@@ -6,8 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from scripts.procs import wait_for
+
 from .flows import OUTBOX_TRIGGER, draft_orders, events_of, last_webhook_seq, order_runs, provision, rpc, \
-    wait_for, webhooks_since
+    webhooks_since
 
 pytestmark = pytest.mark.e2e
 

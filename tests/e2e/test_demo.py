@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from tests.harness.processes import ROOT, python
+from scripts.procs import ROOT, python
 
 pytestmark = pytest.mark.e2e
 

@@ -5,8 +5,9 @@ import pytest
 import requests
 
 from .conftest import WEBHOOK_SECRET
-from .flows import (DIRECT_TRIGGER, draft_orders, events_of, last_webhook_seq, order_runs, provision, rpc,
-                    wait_for, webhooks_since)
+from scripts.procs import wait_for
+
+from .flows import DIRECT_TRIGGER, draft_orders, events_of, last_webhook_seq, order_runs, provision, rpc, webhooks_since
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ import requests
 from tests.approvals.conftest import API_TOKEN, Stack, approval_stack
 from tests.harness.n8n import n8n_server
 from tests.harness.odoo_sim import odoo_sim_server
-from tests.harness.processes import ROOT
+from scripts.procs import ROOT
 
 CREDENTIALS_DIR = ROOT / "n8n" / "credentials.example"
 

@@ -13,7 +13,7 @@ import requests
 
 from tests.harness.n8n import n8n_server
 from tests.harness.odoo_sim import odoo_sim_server
-from tests.harness.processes import ROOT
+from scripts.procs import ROOT
 from tests.harness.workers import workers_server
 
 pytestmark = pytest.mark.e2e

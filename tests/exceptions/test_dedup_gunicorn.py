@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.harness.processes import free_port
+from scripts.procs import free_port
 from tests.harness.workers import workers_server
 
 SIGNALS = 50

@@ -10,7 +10,7 @@ from pathlib import Path
 from scripts.n8nkit import bootstrap, paths, runtime
 from scripts.n8nkit.api import N8nApi
 
-from .processes import free_port
+from scripts.procs import free_port
 
 
 @dataclass

@@ -39,7 +39,7 @@ def receiver():
             with state.lock:
                 state.received.append({"path": self.path, "headers": dict(self.headers),
                                        "status": 0 if starting_up else status,
-                                       "raw": raw, "body": _decode(raw, self.headers.get("Content-Type", ""))})
+                                       "body": _decode(raw, self.headers.get("Content-Type", ""))})
             self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8" if starting_up else "application/json")
             self.end_headers()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from .processes import ROOT, free_port, python, spawn, stop, wait_until_up
+from scripts.procs import ROOT, free_port, python, spawn, stop, wait_until_up
 
 
 class SlackStub:
