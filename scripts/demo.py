@@ -21,6 +21,7 @@ import shutil
 import sys
 import time
 from contextlib import ExitStack
+from html import unescape
 from pathlib import Path
 
 import odoorpc
@@ -217,7 +218,7 @@ class Demo:
 
 def plain(html: str) -> str:
     """A chatter note's HTML as one short line of text."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()[:300]
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))).strip()[:300]
 
 
 def main(argv=None) -> int:
