@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app, g, request
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
@@ -43,9 +44,7 @@ _ODOO_DATETIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 @format_checker.checks("odoo-datetime", raises=ValueError)
 def _is_odoo_datetime(value) -> bool:
-    """Odoo's wire format for datetimes: ``YYYY-MM-DD HH:MM:SS`` in UTC, no offset; ``false`` when empty, never true."""
-    if value is True:
-        raise ValueError("true is not a datetime")
+    """Odoo's wire format for datetimes: ``YYYY-MM-DD HH:MM:SS`` in UTC, no offset (schemas allow ``false`` beside)."""
     if isinstance(value, str):
         if not _ODOO_DATETIME.fullmatch(value):
             raise ValueError(f"{value!r} is not YYYY-MM-DD HH:MM:SS")
@@ -78,8 +77,56 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=_registry(), format_checker=format_checker)
 
 
+@lru_cache(maxsize=None)
+def _fast_validator(name: str) -> jsonschema_rs.Validator:
+    """The same schema compiled by jsonschema-rs: ~50x faster to say "valid", which is the hot path's answer.
+
+    Formats are checked by the very functions ``format_checker`` uses, so both validators agree on them.
+    """
+    checks = {fmt: functools.partial(format_checker.conforms, format=fmt) for fmt in _formats_used()}
+    return jsonschema_rs.validator_for(schemas()[name], registry=_fast_registry(), validate_formats=True,
+                                       formats=checks)
+
+
+@lru_cache(maxsize=1)
+def _fast_registry() -> jsonschema_rs.Registry:
+    return jsonschema_rs.Registry([(body.get("$id", ID_BASE + name + SCHEMA_SUFFIX), body)
+                                   for name, body in schemas().items()])
+
+
+@lru_cache(maxsize=1)
+def _formats_used() -> frozenset[str]:
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("format"), str):
+                found.add(node["format"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schemas())
+    return frozenset(found)
+
+
+def is_valid(name: str, instance) -> bool:
+    """Whether ``instance`` meets schema ``name``, by the compiled validator (the detailed one decides otherwise)."""
+    try:
+        return _fast_validator(name).is_valid(instance)
+    except (ValueError, TypeError):  # a value JSON cannot hold (e.g. a tuple): let the detailed check judge it
+        return False
+
+
 def problems(name: str, instance) -> list[dict]:
-    """The validation errors of ``instance`` against schema ``name`` as ``[{path, message}]``, sorted."""
+    """The validation errors of ``instance`` against schema ``name`` as ``[{path, message}]``, sorted.
+
+    A valid instance is recognised by the compiled validator; only an invalid one is walked by ``jsonschema``,
+    whose messages the error shape carries."""
+    if is_valid(name, instance):
+        return []
     found = []
     for error in validator(name).iter_errors(instance):
         found.append({"path": "/".join(str(p) for p in error.absolute_path), "message": error.message})

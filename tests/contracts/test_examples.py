@@ -37,6 +37,15 @@ def test_example(path):
         assert found, f"{path.name} should fail but validates"
 
 
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_compiled_and_detailed_validators_agree(path):
+    """The hot path trusts the compiled validator's "valid"; jsonschema must never find fault with what it passes."""
+    schema, _, _ = _split(path)
+    instance = json.loads(path.read_text())
+    detailed = not list(contracts.validator(schema).iter_errors(instance))
+    assert contracts.is_valid(schema, instance) == detailed
+
+
 def test_every_schema_with_examples_has_both_kinds():
     kinds: dict[str, set] = {}
     for path in EXAMPLES:
