@@ -12,7 +12,6 @@ from ..idempotency import service as idempotency
 from ..outbox import service as outbox
 from . import mapping, store, types
 
-SCOPE = "events"
 # Event ids derive from the idempotency key, so a webhook and a sweep reporting one change give one id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c1e0a-7f57-4a35-9d8e-3c1f6b0b2a11")
 
@@ -69,8 +68,8 @@ def normalize(body: dict, *, type_hint: str | None = None, source: str = "odoo")
 def ingest(db, config, body: dict, *, type_hint: str | None = None, origin: str = ORIGIN_WEBHOOK) -> tuple[int, dict]:
     """Record the event once: ``(201, {event, duplicate: false})`` first, ``(200, {.., duplicate: true})`` after.
 
-    Everything (claim, event row, outbox row, audit entry, stored response) commits in one transaction, so a
-    rejected or failed request leaves nothing behind.
+    Everything (the event row, which is the claim of its key, outbox row, audit entry) commits in one transaction,
+    so a rejected or failed request leaves nothing behind.
     """
     envelope = normalize(body, type_hint=type_hint)
     with db.transaction() as tx:
@@ -100,32 +99,28 @@ def ingest_many(db, config, items: list[tuple[dict, str | None]], *, origin: str
 
 
 def _record(tx, config, envelope: dict, origin: str) -> tuple[int, dict]:
-    key = envelope["idempotencykey"]
-    response = {"event": envelope, "duplicate": False}
-    try:
-        claim = idempotency.claim(tx, SCOPE, key, idempotency.fingerprint(_identity(envelope)),
-                                  retention_hours=config.idempotency_retention_hours,
-                                  lock_seconds=config.idempotency_lock_seconds, response=(200, response))
-    except Conflict as conflict:
-        return _observed_elsewhere(tx, key, origin, conflict)
-    if claim.outcome == idempotency.DUPLICATE:
-        return 200, {**claim.response_body, "duplicate": True}
-    store.insert(tx, envelope, origin, clock.iso())
-    outbox.enqueue(tx, config, envelope)
-    audit_log.record(tx, actor=origin, action="event.recorded", subject=envelope["subject"],
-                     correlation_id=envelope["correlationid"], data={"type": envelope["type"], "key": key})
-    return 201, response
+    """The event's row is its idempotency claim: unique by key (and by id, derived from the key), kept as long as
+    the event, so a report of it any time later is a duplicate and never a second event."""
+    if store.insert(tx, envelope, origin, clock.iso()):
+        outbox.enqueue(tx, config, envelope)
+        audit_log.record(tx, actor=origin, action="event.recorded", subject=envelope["subject"],
+                         correlation_id=envelope["correlationid"],
+                         data={"type": envelope["type"], "key": envelope["idempotencykey"]})
+        return 201, {"event": envelope, "duplicate": False}
+    recorded = store.by_key(tx, envelope["idempotencykey"])
+    if recorded is None:  # a client-built envelope reusing another event's id
+        raise Conflict(f"event id {envelope['id']!r} already names another event", code="event_id_conflict",
+                       details=[{"path": "id", "message": "already used"}])
+    if recorded["origin"] != origin or _same_request(recorded["event"], envelope):
+        # A sweep and a late webhook see one business event at different moments, so their values may differ:
+        # that is the same event. Only a different body from the same origin is refused.
+        return 200, {"event": recorded["event"], "duplicate": True}
+    raise Conflict(f"idempotency key {envelope['idempotencykey']!r} was already used for a different event",
+                   code="idempotency_conflict", details=[{"key": envelope["idempotencykey"]}])
 
 
-def _observed_elsewhere(tx, key: str, origin: str, conflict: Conflict) -> tuple[int, dict]:
-    """A sweep and a late webhook see one business event at different moments, so their values differ: that
-    is the same event, not a conflicting request. Only a different body from the same origin is refused."""
-    if conflict.code != "idempotency_conflict":
-        raise conflict
-    recorded = store.by_key(tx, key)
-    if recorded is None or recorded["origin"] == origin:
-        raise conflict
-    return 200, {"event": recorded["event"], "duplicate": True}
+def _same_request(recorded: dict, envelope: dict) -> bool:
+    return idempotency.fingerprint(_identity(recorded)) == idempotency.fingerprint(_identity(envelope))
 
 
 def _count(envelope: dict, status: int) -> None:

@@ -29,32 +29,25 @@ def fingerprint(payload) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def claim(tx, scope: str, key: str, digest: str, *, retention_hours: int, lock_seconds: int,
-          response: tuple[int, dict] | None = None) -> Claim:
+def claim(tx, scope: str, key: str, digest: str, *, retention_hours: int, lock_seconds: int) -> Claim:
     """Claim ``key`` inside ``tx``: NEW when this request owns it, DUPLICATE with the stored response otherwise.
 
     Raises 409 ``idempotency_conflict`` for a different fingerprint and a retryable 409 while the first is running.
     The INSERT relies on the primary key, never on a read beforehand, so two processes cannot both win.
-    With ``response`` the claim is stored finished at once: for work done entirely inside ``tx``, whose commit
-    makes the claim and its effect visible together.
     """
     now = clock.now()
-    status, body = response or (None, None)
     won = tx.fetchone(
-        "INSERT INTO idempotency_keys (scope, key, fingerprint, state, response_status, response_body, created_at, "
-        "locked_at, completed_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (scope, key) DO NOTHING RETURNING key",
-        (scope, key, digest, COMPLETED if response else IN_PROGRESS, status,
-         json.dumps(body, sort_keys=True) if response else None, clock.iso(now), clock.iso(now),
-         clock.iso(now) if response else None, clock.iso(now + timedelta(hours=retention_hours))))
+        "INSERT INTO idempotency_keys (scope, key, fingerprint, state, created_at, locked_at, expires_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING RETURNING key",
+        (scope, key, digest, IN_PROGRESS, clock.iso(now), clock.iso(now),
+         clock.iso(now + timedelta(hours=retention_hours))))
     if won:
         return Claim(NEW)
     row = tx.fetchone("SELECT * FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key))
     if row["expires_at"] < clock.iso(now):
         # An expired claim no longer protects anything: this request starts afresh.
         tx.execute("DELETE FROM idempotency_keys WHERE scope = ? AND key = ?", (scope, key))
-        return claim(tx, scope, key, digest, retention_hours=retention_hours, lock_seconds=lock_seconds,
-                     response=response)
+        return claim(tx, scope, key, digest, retention_hours=retention_hours, lock_seconds=lock_seconds)
     if row["fingerprint"] != digest:
         raise Conflict(f"idempotency key {key!r} was already used for a different request",
                        code="idempotency_conflict", details=[{"key": key}])

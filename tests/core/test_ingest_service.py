@@ -57,3 +57,28 @@ def test_the_same_origin_with_a_different_body_is_still_a_conflict(db):
         service.ingest(db, config, confirmed(8, amount=2.0))
     assert caught.value.code == "idempotency_conflict"
     assert count_events(db) == 1
+
+
+def test_an_event_stays_a_duplicate_long_after_idempotency_retention(db):
+    """The event row is the claim of its key: once the generic key store has purged old keys, a sweep or a resent
+    webhook reporting the same change is still one event (it used to fail the whole sweep batch)."""
+    config = Config()
+    service.ingest(db, config, confirmed(9))
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM idempotency_keys")  # what the purge of expired keys does after the retention
+    [(status, answer)] = service.ingest_many(db, config, [(confirmed(9), None)], origin=service.ORIGIN_SWEEP)
+    assert (status, answer["duplicate"]) == (200, True)
+    assert service.ingest(db, config, confirmed(9))[0] == 200
+    assert count_events(db) == 1
+
+
+def test_an_envelope_reusing_another_events_id_is_refused_and_writes_nothing(db):
+    config = Config()
+    _, first = service.ingest(db, config, confirmed(10))
+    other = {**service.normalize(confirmed(11)), "id": first["event"]["id"]}
+    with pytest.raises(Conflict) as caught:
+        service.ingest(db, config, other, origin=service.ORIGIN_ENVELOPE)
+    assert caught.value.code == "event_id_conflict"
+    assert count_events(db) == 1
+    with db.transaction() as tx:
+        assert tx.fetchone("SELECT COUNT(*) AS n FROM audit_log")["n"] == 1
