@@ -8,8 +8,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app, g, request
 import jsonschema_rs
+from flask import current_app, g, request
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
