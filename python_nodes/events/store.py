@@ -44,11 +44,12 @@ UPDATE event_consumptions SET completed_at = consumed_at
 
 def insert(tx, envelope: dict, origin: str, received_at: str) -> bool:
     """Record the event unless its id or idempotency key is taken (then False; the first one stays as it is)."""
-    return tx.fetchone(
+    inserted = tx.fetchone(
         "INSERT INTO events (id, idempotency_key, type, source, subject, correlation_id, origin, time, received_at, "
         "envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         (envelope["id"], envelope["idempotencykey"], envelope["type"], envelope["source"], envelope["subject"],
-         envelope["correlationid"], origin, envelope["time"], received_at, json.dumps(envelope, sort_keys=True))) is not None
+         envelope["correlationid"], origin, envelope["time"], received_at, json.dumps(envelope, sort_keys=True)))
+    return inserted is not None
 
 
 def get(tx, event_id: str) -> dict | None:
