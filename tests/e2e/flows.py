@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 
 import requests
 
@@ -73,3 +74,72 @@ def order_runs(n8n) -> list[dict]:
                      "event_id": event_id, "handed_over": RELEASE_NODE in run_data,
                      "stopped_at_gate": REDELIVERY_NODE in run_data or IN_PROGRESS_NODE in run_data})
     return runs
+
+
+# -- Outbox-fed workflows other than order-confirmed, and the stand-ins for the people they notify ---------------
+
+def outbox_delivery(stack, path: str, envelope: dict) -> requests.Response:
+    """POST a recorded event to an n8n workflow's outbox webhook exactly as the workers' outbox does."""
+    return requests.post(stack.n8n.webhook(path), json=envelope, timeout=60,
+                         headers={"X-Kit-Token": stack.env["KIT_N8N_TOKEN"], "X-Kit-Event-Id": envelope["id"],
+                                  "X-Correlation-Id": envelope["correlationid"]})
+
+
+def consumption_state(workers, event_id: str, consumer: str) -> str | None:
+    """``claimed``/``done`` for that consumer of the event, None while it never claimed it."""
+    answer = workers.get(f"/v1/events/{event_id}/consumptions")
+    answer.raise_for_status()
+    return next((i["state"] for i in answer.json()["items"] if i["consumer"] == consumer), None)
+
+
+def outbox_row(workers, event_id: str) -> dict | None:
+    rows = workers.get("/v1/outbox", params={"limit": 1000}).json()["items"]
+    return next((row for row in rows if row["event_id"] == event_id), None)
+
+
+def workflow_runs(n8n, workflow_id: str, trigger: str) -> list[dict]:
+    """Each run of a workflow started by its outbox webhook ``trigger``: status, event id, the nodes it ran."""
+    runs = []
+    for execution in n8n.api.executions(workflow_id, include_data=True):
+        run_data = ((execution.get("data") or {}).get("resultData") or {}).get("runData") or {}
+        event_id = None
+        if trigger in run_data:
+            item = run_data[trigger][0]["data"]["main"][0][0]["json"]
+            event_id = (item.get("body") or {}).get("id")
+        runs.append({"id": execution["id"], "status": execution["status"], "event_id": event_id,
+                     "nodes": set(run_data)})
+    return runs
+
+
+@contextmanager
+def notifications(stack, *, slack_api_url: str | None = None):
+    """Send the stack's n8n mail to a fresh SMTP sink (yielded) and, given ``slack_api_url``, its Slack calls there.
+
+    The session stack's credentials point at nothing (they only need to exist for activation). The SMTP
+    credential is replaced in the running n8n; the Slack URL is an environment variable of n8n, so n8n is restarted
+    with it. Both are put back afterwards."""
+    from scripts.n8nkit import credentials
+    from tests.harness.mail_sink import mail_sink_server
+
+    def smtp(environ):
+        rendered = credentials.render({**environ, "KIT_N8N_API_KEY": stack.n8n.api.api_key})
+        return next(c for c in rendered if c["type"] == "smtp")
+
+    def restart(extra):
+        stack.n8n.stop()
+        stack.n8n.settings.extra = extra
+        stack.n8n.start()
+
+    original_extra = dict(stack.n8n.settings.extra)
+    with mail_sink_server() as mail:
+        sink = smtp({**stack.n8n.environ, "KIT_SMTP_HOST": mail.smtp_host, "KIT_SMTP_PORT": str(mail.smtp_port)})
+        stack.n8n.api.upsert_credential(sink["name"], sink["type"], sink["data"])
+        if slack_api_url:
+            restart({**original_extra, "KIT_SLACK_API_URL": slack_api_url})
+        try:
+            yield mail
+        finally:
+            if slack_api_url:
+                restart(original_extra)
+            before = smtp(stack.n8n.environ)
+            stack.n8n.api.upsert_credential(before["name"], before["type"], before["data"])

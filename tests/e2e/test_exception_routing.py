@@ -1,0 +1,164 @@
+"""Exception routing through the real n8n: an opened exception reaches its owner team once (Slack and email as the
+team's settings say), its consumption ends done, a redelivery after a lost answer is answered "already handled"
+and notifies nobody, and a delivery while another run holds the event gets a 409 the outbox retries."""
+from __future__ import annotations
+
+import threading
+import uuid
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from scripts.procs import free_port, wait_for
+from tests.harness.slack_stub import slack_stub_server
+
+from .flows import consumption_state, draft_orders, notifications, outbox_delivery, outbox_row, workflow_runs
+
+pytestmark = pytest.mark.e2e
+
+WORKFLOW_ID = "odooOpsExcRoutng"
+TRIGGER = "Exception opened"
+WEBHOOK_PATH = "kit/exception-opened"
+CONSUMER = "n8n.exception-routing"
+TEAM_CHANNEL = "#cs-exceptions"  # customer_service, owner of order_fulfillment (python_nodes/exceptions/teams.json)
+TEAM_EMAIL = "customer-service@example.com"
+
+
+class SlackGate:
+    """A pass-through to the Slack stub that can hold calls, to keep one run of the workflow mid-notification."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.open = threading.Event()
+        self.open.set()
+        self.held = threading.Event()
+
+    @contextmanager
+    def serving(self):
+        gate = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if not gate.open.is_set():
+                    gate.held.set()
+                    gate.open.wait(30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+                answer = requests.post(gate.target + self.path, data=body, headers=headers, timeout=10)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            self.open.set()
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture(scope="module")
+def people(stack):
+    """The Slack stub (behind a gate) and a mail sink, wired into the session's n8n for this module."""
+    with slack_stub_server(bot_token=stack.env["KIT_SLACK_BOT_TOKEN"]) as slack:
+        gate = SlackGate(slack.url)
+        with gate.serving() as gate_url, notifications(stack, slack_api_url=gate_url + "/api") as mail:
+            yield slack, mail, gate
+
+
+def open_exception(stack, title: str) -> tuple[dict, dict]:
+    """Report a high-severity shortage on a fresh Odoo order; answer the case and its exception.opened event."""
+    [order] = draft_orders(stack.sim, 1)
+    answer = stack.workers.post("/v1/exceptions", json={
+        "type": "stock.shortage.detected", "severity": "high", "title": title,
+        "record": {"model": "sale.order", "id": order, "name": f"S{order:05d}"}})
+    assert answer.status_code == 201, answer.text
+    case = answer.json()["exception"]
+    assert case["owner"]["channels"] == ["slack", "email"], case["owner"]
+    events = stack.workers.get("/v1/events", params={"correlation_id": case["correlation_id"]}).json()["items"]
+    [opened] = [e["event"] for e in events if e["event"]["type"] == "exception.opened"
+                and e["event"]["data"]["exception_id"] == case["id"]]
+    return case, opened
+
+
+def slack_about(slack, title: str) -> list[dict]:
+    return [m for m in slack.messages() if title in m["text"]]
+
+
+def mail_about(mail, title: str) -> list[dict]:
+    return [m for m in mail.messages() if title in m["subject"]]
+
+
+def finished_runs(stack, event_id: str, at_least: int) -> list[dict] | None:
+    runs = [r for r in workflow_runs(stack.n8n, WORKFLOW_ID, TRIGGER) if r["event_id"] == event_id]
+    done = [r for r in runs if r["status"] not in ("new", "running", "waiting")]
+    return done if len(done) >= at_least and len(done) == len(runs) else None
+
+
+def test_opened_exception_notifies_its_team_once_and_a_redelivery_is_already_handled(stack, people):
+    slack, mail, _ = people
+    title = f"Shortage E2E {uuid.uuid4().hex[:8]}"
+    case, event = open_exception(stack, title)
+
+    wait_for(lambda: consumption_state(stack.workers, event["id"], CONSUMER) == "done", 60,
+             what="the notification to be done")
+    slack.wait_for(lambda ms: any(title in m["text"] for m in ms))
+    mail.wait_for(lambda ms: any(title in m["subject"] for m in ms))
+    posted, [sent] = slack_about(slack, title), mail_about(mail, title)
+    assert len(posted) == 1 and posted[0]["posted_to"] == TEAM_CHANNEL, posted
+    assert "Customer service" in posted[0]["text"] and f"id={case['record']['id']}" in posted[0]["text"]
+    assert TEAM_EMAIL in sent["to"] and sent["subject"] == f"[high] {title}"
+    # The outbox had its JSON 2xx, given at the end of the run (after the notifications).
+    assert wait_for(lambda: (outbox_row(stack.workers, event["id"]) or {}).get("state") == "delivered", 30,
+                    what="the outbox delivery")
+    runs = wait_for(lambda: finished_runs(stack, event["id"], 1), 30, what="the run to finish")
+    [first] = [r for r in runs if "Notification done" in r["nodes"]]
+    assert first["status"] == "success" and "Answer notified" in first["nodes"], first
+
+    # The outbox sends the event again (its answer was lost): stopped at the claim, nobody hears twice.
+    again = outbox_delivery(stack, WEBHOOK_PATH, event)
+    assert again.status_code == 200, again.text
+    assert again.json() == {"duplicate": True, "event_id": event["id"]}
+    later = wait_for(lambda: finished_runs(stack, event["id"], len(runs) + 1), 30,
+                     what="the redelivery's run to finish")
+    [redelivery] = [r for r in later if r["id"] not in {run["id"] for run in runs}]
+    assert redelivery["status"] == "success" and "Already handled (redelivery)" in redelivery["nodes"]
+    assert not {"Post to team channel", "Email the team"} & redelivery["nodes"], redelivery
+    assert len(slack_about(slack, title)) == 1 and len(mail_about(mail, title)) == 1
+    assert consumption_state(stack.workers, event["id"], CONSUMER) == "done"
+
+
+def test_a_delivery_while_another_run_holds_the_event_gets_409_and_the_team_hears_once(stack, people):
+    slack, mail, gate = people
+    title = f"Shortage E2E busy {uuid.uuid4().hex[:8]}"
+    gate.held.clear()
+    gate.open.clear()  # the first run will stop at its Slack call, holding the event's lease
+    try:
+        _, event = open_exception(stack, title)
+        assert gate.held.wait(60), "the outbox's run never reached Slack"
+        assert consumption_state(stack.workers, event["id"], CONSUMER) == "claimed"
+        busy = outbox_delivery(stack, WEBHOOK_PATH, event)
+        assert busy.status_code == 409, busy.text
+        assert busy.json() == {"in_progress": True, "event_id": event["id"]}
+        assert slack_about(slack, title) == [] and mail_about(mail, title) == []
+    finally:
+        gate.open.set()
+    wait_for(lambda: consumption_state(stack.workers, event["id"], CONSUMER) == "done", 60,
+             what="the first run to finish its notification")
+    wait_for(lambda: (outbox_row(stack.workers, event["id"]) or {}).get("state") == "delivered", 60,
+             what="the outbox delivery")
+    runs = wait_for(lambda: finished_runs(stack, event["id"], 2), 60, what="both runs to finish")
+    assert len(slack_about(slack, title)) == 1 and len(mail_about(mail, title)) == 1
+    notifying = [r for r in runs if "Notification done" in r["nodes"]]
+    assert len(notifying) == 1, runs
+    assert all(r["status"] == "success" for r in runs), runs
