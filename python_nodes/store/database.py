@@ -113,7 +113,7 @@ class Database:
         conn = self._sqlite_conn()
         with self._writer:
             # BEGIN IMMEDIATE takes the write lock up front, so writers queue instead of failing mid-transaction.
-            _begin_immediate(conn)
+            _execute_when_unlocked(conn, "BEGIN IMMEDIATE")
             try:
                 yield Tx(conn, SQLITE)
             except BaseException:
@@ -139,7 +139,10 @@ class Database:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            # Turning a fresh file to WAL needs it alone and SQLite answers "locked" at once instead of waiting,
+            # so the worker processes starting together on one file take turns.
+            with self._writer:
+                _execute_when_unlocked(conn, "PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
@@ -175,10 +178,11 @@ class _WriterLock:
         self._thread_lock.release()
 
 
-def _begin_immediate(conn, attempts: int = 50) -> None:
+def _execute_when_unlocked(conn, sql: str, attempts: int = 50) -> None:
+    """Run ``sql``, retrying while SQLite answers "locked" without waiting (its busy handler does not cover it)."""
     for attempt in range(attempts):
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(sql)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or attempt == attempts - 1:

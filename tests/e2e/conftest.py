@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from python_nodes.allocation.network import EXAMPLE_FILE as EXAMPLE_NETWORK
 from tests.harness import n8n as n8n_harness
 from tests.harness.odoo_sim import SimInfo, odoo_sim_server
 from scripts.procs import free_port, start_workers, stop
@@ -69,6 +70,8 @@ def stack():
             "KIT_ODOO_PASSWORD": sim.password,
             # Bound the outbox's backoff so a 20 s n8n outage is caught up within seconds of n8n's return.
             "KIT_OUTBOX_BACKOFF_BASE": "0.2", "KIT_OUTBOX_BACKOFF_MAX": "4", "KIT_OUTBOX_MAX_ATTEMPTS": "200",
+            # The operations network stock-shortage plans over (the example warehouses match the simulator's).
+            "KIT_NETWORK_FILE": str(EXAMPLE_NETWORK),
             # Credentials of the other kit workflows (Slack, mail) only need to exist for activation here.
             "KIT_SLACK_BOT_TOKEN": "xoxb-e2e-placeholder", "KIT_SMTP_HOST": "127.0.0.1", "KIT_SMTP_PORT": "2525",
         }

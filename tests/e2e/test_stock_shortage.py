@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from python_nodes.allocation.network import EXAMPLE_FILE as EXAMPLE_NETWORK
 from scripts.procs import wait_for
 
 from .conftest import WEBHOOK_SECRET
@@ -31,21 +30,9 @@ GATE_NODES = {"Already handled (redelivery)", "Answer in progress"}
 
 @pytest.fixture(scope="module")
 def mail(stack):
-    """A mail sink for n8n's SMTP credential, and workers that know the operations network.
-
-    The session's workers run without ``KIT_NETWORK_FILE``, and planning from an Odoo order id needs one (the
-    workers refuse rather than guess): restart them with the example network for this module, then as before."""
-    before = stack.workers.env
-    stack.workers.stop()
-    stack.workers.env = {**before, "KIT_NETWORK_FILE": str(EXAMPLE_NETWORK)}
-    stack.workers.start()
-    try:
-        with notifications(stack) as sink:
-            yield sink
-    finally:
-        stack.workers.stop()
-        stack.workers.env = before
-        stack.workers.start()
+    """A mail sink for n8n's SMTP credential."""
+    with notifications(stack) as sink:
+        yield sink
 
 
 def shortage(stack, *, promised: date) -> tuple[int, dict]:
