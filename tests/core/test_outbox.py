@@ -62,7 +62,10 @@ def test_gives_up_after_max_attempts_then_retry_delivers(tmp_path):
             assert len(n8n.received) == 3
             n8n.refuse_with = None
             assert requests.post(f"{base}/v1/outbox/{dead['id']}/retry", timeout=5).status_code == 200
-            assert wait_for(lambda: len(n8n.bodies()) == 1)
+            # n8n has the body before the outbox has its answer: wait for the row to be recorded delivered.
+            assert wait_for(lambda: requests.get(f"{base}/v1/outbox", params={"state": "delivered"},
+                                                 timeout=5).json()["items"])
+            assert len(n8n.bodies()) == 1
             assert requests.post(f"{base}/v1/outbox/{dead['id']}/retry", timeout=5).status_code == 404
 
 
