@@ -63,7 +63,7 @@ def order_runs(n8n) -> list[dict]:
     """Each finished run of the order-confirmed workflow: its trigger, the event it handled, whether it handed over."""
     runs = []
     for execution in n8n.api.executions(ORDER_WORKFLOW_ID, include_data=True):
-        run_data = ((execution.get("data") or {}).get("resultData") or {}).get("runData") or {}
+        run_data = _run_data(execution)
         trigger = OUTBOX_TRIGGER if OUTBOX_TRIGGER in run_data else DIRECT_TRIGGER if DIRECT_TRIGGER in run_data else ""
         event_id = None
         if HANDOVER_NODE in run_data:
@@ -74,6 +74,11 @@ def order_runs(n8n) -> list[dict]:
                      "event_id": event_id, "handed_over": RELEASE_NODE in run_data,
                      "stopped_at_gate": REDELIVERY_NODE in run_data or IN_PROGRESS_NODE in run_data})
     return runs
+
+
+def _run_data(execution: dict) -> dict:
+    """Node name -> its runs, for an execution read with its data (empty for one n8n recovered without data)."""
+    return ((execution.get("data") or {}).get("resultData") or {}).get("runData") or {}
 
 
 # -- Outbox-fed workflows other than order-confirmed, and the stand-ins for the people they notify ---------------
@@ -92,16 +97,17 @@ def consumption_state(workers, event_id: str, consumer: str) -> str | None:
     return next((i["state"] for i in answer.json()["items"] if i["consumer"] == consumer), None)
 
 
-def outbox_row(workers, event_id: str) -> dict | None:
+def outbox_state(workers, event_id: str) -> str | None:
+    """``pending``/``delivered``/``dead`` for the event's outbox row, None while it has none."""
     rows = workers.get("/v1/outbox", params={"limit": 1000}).json()["items"]
-    return next((row for row in rows if row["event_id"] == event_id), None)
+    return next((row["state"] for row in rows if row["event_id"] == event_id), None)
 
 
 def workflow_runs(n8n, workflow_id: str, trigger: str) -> list[dict]:
     """Each run of a workflow started by its outbox webhook ``trigger``: status, event id, the nodes it ran."""
     runs = []
     for execution in n8n.api.executions(workflow_id, include_data=True):
-        run_data = ((execution.get("data") or {}).get("resultData") or {}).get("runData") or {}
+        run_data = _run_data(execution)
         event_id = None
         if trigger in run_data:
             item = run_data[trigger][0]["data"]["main"][0][0]["json"]
@@ -109,6 +115,16 @@ def workflow_runs(n8n, workflow_id: str, trigger: str) -> list[dict]:
         runs.append({"id": execution["id"], "status": execution["status"], "event_id": event_id,
                      "nodes": set(run_data)})
     return runs
+
+
+def settled_runs(n8n, workflow_id: str, trigger: str, event_id: str, at_least: int,
+                 waiting: int = 0) -> list[dict] | None:
+    """The event's runs once ``at_least`` exist and none is still running (``waiting`` of them parked in a Wait)."""
+    runs = [r for r in workflow_runs(n8n, workflow_id, trigger) if r["event_id"] == event_id]
+    parked = [r for r in runs if r["status"] == "waiting"]
+    if len(runs) >= at_least and len(parked) == waiting and all(r["status"] not in ("new", "running") for r in runs):
+        return runs
+    return None
 
 
 @contextmanager

@@ -8,8 +8,8 @@ import pytest
 
 from scripts.procs import wait_for
 
-from .flows import OUTBOX_TRIGGER, draft_orders, events_of, last_webhook_seq, order_runs, provision, rpc, \
-    webhooks_since
+from .flows import (OUTBOX_TRIGGER, consumption_state, draft_orders, events_of, last_webhook_seq, order_runs,
+                    provision, rpc, webhooks_since)
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +65,7 @@ def test_burst_through_the_inbox_survives_an_n8n_outage(stack):
     # too late) is sent again. The workflow answers only after its hand-over, behind an effect-once gate in the
     # workers: every event must have been handed over (its claim done), and a second arrival must stop at the
     # gate (a redelivery, or a 409 while the first run still holds the event).
-    unhandled = [e for e in event_ids if _consumption_state(stack.workers, e) != "done"]
+    unhandled = [e for e in event_ids if consumption_state(stack.workers, e, "n8n.order-confirmed") != "done"]
     assert unhandled == [], f"{len(unhandled)} delivered events were never handed over, e.g. {unhandled[:3]}"
     runs = wait_for(lambda: _finished_runs(stack.n8n, runs_before), 120, interval=2,
                     what="n8n to finish its runs")
@@ -79,11 +79,6 @@ def test_burst_through_the_inbox_survives_an_n8n_outage(stack):
     assert all(r["stopped_at_gate"] for r in extra), extra[:3]
     print(f"{len(outbox_runs)} runs for {EVENTS} events: {len(handed_over)} handed over, {len(extra)} stopped at "
           f"the effect-once gate; {len(crashed)} runs abandoned at the stop")
-
-
-def _consumption_state(workers, event_id: str) -> str | None:
-    items = workers.get(f"/v1/events/{event_id}/consumptions").json()["items"]
-    return next((i["state"] for i in items if i["consumer"] == "n8n.order-confirmed"), None)
 
 
 def _finished_runs(n8n, before: set):

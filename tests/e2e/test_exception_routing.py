@@ -14,7 +14,7 @@ import requests
 from scripts.procs import free_port, wait_for
 from tests.harness.slack_stub import slack_stub_server
 
-from .flows import consumption_state, draft_orders, notifications, outbox_delivery, outbox_row, workflow_runs
+from .flows import consumption_state, draft_orders, notifications, outbox_delivery, outbox_state, settled_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -100,9 +100,7 @@ def mail_about(mail, title: str) -> list[dict]:
 
 
 def finished_runs(stack, event_id: str, at_least: int) -> list[dict] | None:
-    runs = [r for r in workflow_runs(stack.n8n, WORKFLOW_ID, TRIGGER) if r["event_id"] == event_id]
-    done = [r for r in runs if r["status"] not in ("new", "running", "waiting")]
-    return done if len(done) >= at_least and len(done) == len(runs) else None
+    return settled_runs(stack.n8n, WORKFLOW_ID, TRIGGER, event_id, at_least)
 
 
 def test_opened_exception_notifies_its_team_once_and_a_redelivery_is_already_handled(stack, people):
@@ -119,7 +117,7 @@ def test_opened_exception_notifies_its_team_once_and_a_redelivery_is_already_han
     assert "Customer service" in posted[0]["text"] and f"id={case['record']['id']}" in posted[0]["text"]
     assert TEAM_EMAIL in sent["to"] and sent["subject"] == f"[high] {title}"
     # The outbox had its JSON 2xx, given at the end of the run (after the notifications).
-    assert wait_for(lambda: (outbox_row(stack.workers, event["id"]) or {}).get("state") == "delivered", 30,
+    assert wait_for(lambda: outbox_state(stack.workers, event["id"]) == "delivered", 30,
                     what="the outbox delivery")
     runs = wait_for(lambda: finished_runs(stack, event["id"], 1), 30, what="the run to finish")
     [first] = [r for r in runs if "Notification done" in r["nodes"]]
@@ -155,7 +153,7 @@ def test_a_delivery_while_another_run_holds_the_event_gets_409_and_the_team_hear
         gate.open.set()
     wait_for(lambda: consumption_state(stack.workers, event["id"], CONSUMER) == "done", 60,
              what="the first run to finish its notification")
-    wait_for(lambda: (outbox_row(stack.workers, event["id"]) or {}).get("state") == "delivered", 60,
+    wait_for(lambda: outbox_state(stack.workers, event["id"]) == "delivered", 60,
              what="the outbox delivery")
     runs = wait_for(lambda: finished_runs(stack, event["id"], 2), 60, what="both runs to finish")
     assert len(slack_about(slack, title)) == 1 and len(mail_about(mail, title)) == 1

@@ -11,7 +11,8 @@ import pytest
 from scripts.procs import wait_for
 
 from .conftest import WEBHOOK_SECRET
-from .flows import consumption_state, notifications, outbox_delivery, outbox_row, rpc, workflow_runs
+from .flows import (consumption_state, notifications, outbox_delivery, outbox_state, rpc, settled_runs,
+                    workflow_runs)
 
 pytestmark = pytest.mark.e2e
 
@@ -77,13 +78,8 @@ def runs_of(stack, event_id: str) -> list[dict]:
     return [r for r in workflow_runs(stack.n8n, WORKFLOW_ID, TRIGGER) if r["event_id"] == event_id]
 
 
-def settled_runs(stack, event_id: str, at_least: int, waiting: int = 0) -> list[dict] | None:
-    """The event's runs once ``at_least`` exist and none is still running (``waiting`` of them parked in a Wait)."""
-    runs = runs_of(stack, event_id)
-    parked = [r for r in runs if r["status"] == "waiting"]
-    if len(runs) >= at_least and len(parked) == waiting and all(r["status"] not in ("new", "running") for r in runs):
-        return runs
-    return None
+def settled(stack, event_id: str, at_least: int, waiting: int = 0) -> list[dict] | None:
+    return settled_runs(stack.n8n, WORKFLOW_ID, TRIGGER, event_id, at_least, waiting)
 
 
 def the_one_that_acted(runs: list[dict], node: str) -> dict:
@@ -100,7 +96,7 @@ def redeliver_and_expect_nothing(stack, event: dict, waiting: int = 0) -> dict:
     again = outbox_delivery(stack, WEBHOOK_PATH, event)
     assert again.status_code == 200, again.text
     assert again.json() == {"duplicate": True, "event_id": event["id"]}
-    runs = wait_for(lambda: settled_runs(stack, event["id"], len(before) + 1, waiting), 60,
+    runs = wait_for(lambda: settled(stack, event["id"], len(before) + 1, waiting), 60,
                     what="the redelivery's run to finish")
     [redelivery] = [r for r in runs if r["id"] not in before]
     assert redelivery["status"] == "success" and "Already handled (redelivery)" in redelivery["nodes"], redelivery
@@ -113,9 +109,9 @@ def test_shortage_within_policy_is_applied_and_told_once_and_a_redelivery_change
 
     wait_for(lambda: consumption_state(stack.workers, event["id"], CONSUMER) == "done", 60,
              what="the shortage to be handled")
-    wait_for(lambda: (outbox_row(stack.workers, event["id"]) or {}).get("state") == "delivered", 30,
+    wait_for(lambda: outbox_state(stack.workers, event["id"]) == "delivered", 30,
              what="the outbox delivery")
-    runs = wait_for(lambda: settled_runs(stack, event["id"], 1), 60, what="the run to finish")
+    runs = wait_for(lambda: settled(stack, event["id"], 1), 60, what="the run to finish")
     first = the_one_that_acted(runs, "Apply plan in Odoo")
     assert first["status"] == "success" and "Answer handled" in first["nodes"], first
     [note] = plan_notes(stack, order)
@@ -138,9 +134,9 @@ def test_shortage_needing_ops_asks_once_answers_before_waiting_and_resumes_on_th
     # The hand-off is durable (approval asked, claim done) and the outbox has its answer while the run waits.
     wait_for(lambda: consumption_state(stack.workers, event["id"], CONSUMER) == "done", 60,
              what="the approval hand-off to be done")
-    wait_for(lambda: (outbox_row(stack.workers, event["id"]) or {}).get("state") == "delivered", 30,
+    wait_for(lambda: outbox_state(stack.workers, event["id"]) == "delivered", 30,
              what="the outbox delivery")
-    runs = wait_for(lambda: settled_runs(stack, event["id"], 1, waiting=1), 60, what="the run to wait for ops")
+    runs = wait_for(lambda: settled(stack, event["id"], 1, waiting=1), 60, what="the run to wait for ops")
     first = the_one_that_acted(runs, "Ask ops to decide")
     assert first["status"] == "waiting" and "Answer waiting for ops" in first["nodes"], first
     [approval] = approvals_of(stack, order)
@@ -157,7 +153,7 @@ def test_shortage_needing_ops_asks_once_answers_before_waiting_and_resumes_on_th
                                        "reason_code": "customer_priority"})
     assert decided.status_code == 200, decided.text
     assert decided.json()["state"] == "approved"
-    resumed = wait_for(lambda: settled_runs(stack, event["id"], 2, waiting=0), 90, what="the run to resume")
+    resumed = wait_for(lambda: settled(stack, event["id"], 2, waiting=0), 90, what="the run to resume")
     [applied] = [r for r in resumed if r["id"] == first["id"]]
     assert applied["status"] == "success" and "Apply approved plan in Odoo" in applied["nodes"], applied
     assert len(plan_notes(stack, order)) == 1
