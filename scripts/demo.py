@@ -85,8 +85,8 @@ class Demo:
     def start_all(self) -> None:
         self.start("odoo", [python(), "-m", "scripts.odoo_sim", "--port", str(self.ports["odoo"])], "/_sim/health")
         self.start("slack", [python(), str(ROOT / "scripts" / "slack_stub.py"), "--port", str(self.ports["slack"]),
-                             "--bot-token", self.env["KIT_SLACK_BOT_TOKEN"],
-                             "--signing-secret", self.env["KIT_SLACK_SIGNING_SECRET"],
+                             "--bot-token=" + self.env["KIT_SLACK_BOT_TOKEN"],
+                             "--signing-secret=" + self.env["KIT_SLACK_SIGNING_SECRET"],
                              "--interactivity-url", self.url["workers"] + "/v1/slack/interactions"], "/_stub/health")
         self.start("mail", [python(), str(ROOT / "scripts" / "mail_sink.py"), "--smtp-port", str(self.ports["smtp"]),
                             "--http-port", str(self.ports["mail"])], "/health")
@@ -111,7 +111,7 @@ class Demo:
         code = provision_odoo.main(["--target", "inbox", "--odoo-url", self.url["odoo"], "--db", SIM_DB,
                                     "--user", SIM_LOGIN, "--password", SIM_PASSWORD,
                                     "--workers-url", self.url["workers"], "--n8n-url", self.url["n8n"],
-                                    "--secret", self.env["KIT_WEBHOOK_SECRET"]])
+                                    "--secret=" + self.env["KIT_WEBHOOK_SECRET"]])
         if code != 0:
             raise RuntimeError(f"provisioning Odoo failed (exit {code})")
         self.odoo = odoorpc.ODOO("127.0.0.1", port=self.ports["odoo"], timeout=30)

@@ -34,7 +34,7 @@ def provision(stack, target: str) -> str:
     code = provision_odoo.main(["--target", target, "--only", "sale-order-confirmed", "--odoo-url", stack.sim.url,
                                 "--db", stack.sim.db, "--user", stack.sim.login, "--password", stack.sim.password,
                                 "--workers-url", stack.workers.url, "--n8n-url", stack.n8n.url,
-                                "--secret", stack.env["KIT_WEBHOOK_SECRET"]], out=out)
+                                "--secret=" + stack.env["KIT_WEBHOOK_SECRET"]], out=out)
     assert code == 0, out.getvalue()
     return out.getvalue()
 

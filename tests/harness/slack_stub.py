@@ -57,8 +57,8 @@ def slack_stub_server(*, bot_token: str = "xoxb-test-token", signing_secret: str
     folder = Path(tempfile.mkdtemp(prefix="kit-slack-"))
     port = free_port()
     log_path = folder / "slack_stub.log"
-    proc = spawn([python(), str(ROOT / "scripts" / "slack_stub.py"), "--port", str(port), "--bot-token", bot_token,
-                  "--signing-secret", signing_secret, "--interactivity-url", interactivity_url], {}, log_path)
+    proc = spawn([python(), str(ROOT / "scripts" / "slack_stub.py"), "--port", str(port), "--bot-token=" + bot_token,
+                  "--signing-secret=" + signing_secret, "--interactivity-url", interactivity_url], {}, log_path)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url + "/_stub/health", proc, log_path=log_path)
