@@ -2,7 +2,6 @@
 from flask import Blueprint, current_app, request
 
 from ..contracts import contract
-from ..errors import NotFound
 from . import service
 
 bp = Blueprint("outbox", __name__)
@@ -20,8 +19,5 @@ def listing():
 @bp.post("/v1/outbox/<int:row_id>/retry")
 @contract(response="outbox-item")
 def retry(row_id: int):
-    """Send a dead or pending delivery again now."""
-    row = service.retry(current_app.extensions["kit.db"], row_id)
-    if row is None:
-        raise NotFound(f"no undelivered outbox row {row_id}")
-    return row
+    """Send a dead or waiting delivery again now (409 while it is being sent)."""
+    return service.retry(current_app.extensions["kit.db"], row_id)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import requests
 
 from .. import clock, logs, metrics
+from ..errors import Conflict, NotFound
 from . import targets
 
 PENDING = "pending"
@@ -97,14 +98,22 @@ def _mark(db, row_id: int, **values) -> None:
         tx.execute(f"UPDATE outbox SET {columns} WHERE id = ?", (*values.values(), row_id))
 
 
-def retry(db, row_id: int) -> dict | None:
-    """Put a dead (or pending) row back in line now; the dispatcher sends it on its next round."""
+def retry(db, row_id: int) -> dict:
+    """Put a dead or waiting row back in line now. A row being sent right now (its lease runs) is left alone: a
+    second send beside it could reach n8n twice."""
+    now = clock.iso()
     with db.transaction() as tx:
         row = tx.fetchone("UPDATE outbox SET state = ?, attempts = 0, next_attempt_at = ?, locked_until = NULL "
-                          "WHERE id = ? AND state != ? RETURNING id, event_id, target, state, attempts",
-                          (PENDING, clock.iso(), row_id, DELIVERED))
-    wake()
-    return row
+                          "WHERE id = ? AND (state = ? OR (state = ? AND (locked_until IS NULL OR locked_until < ?))) "
+                          "RETURNING id, event_id, target, state, attempts", (PENDING, now, row_id, DEAD, PENDING, now))
+        current = row or tx.fetchone("SELECT state FROM outbox WHERE id = ?", (row_id,))
+    if row is not None:
+        wake()
+        return row
+    if current is None or current["state"] == DELIVERED:
+        raise NotFound(f"no undelivered outbox row {row_id}")
+    raise Conflict(f"outbox row {row_id} is being sent right now; retry after its lease", code="outbox_in_flight",
+                   retryable=True, details=[{"lease_seconds": LEASE_SECONDS}])
 
 
 def listing(db, state: str | None, limit: int) -> list[dict]:

@@ -69,6 +69,23 @@ def test_gives_up_after_max_attempts_then_retry_delivers(tmp_path):
             assert requests.post(f"{base}/v1/outbox/{dead['id']}/retry", timeout=5).status_code == 404
 
 
+def test_a_delivery_in_flight_is_not_sent_again_by_hand(tmp_path):
+    with receiver() as n8n:
+        n8n.answering.clear()  # n8n takes its time with the first send
+        with workers_server({"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook"}, workers=1) as base:
+            requests.post(f"{base}/v1/events", json=webhook(8), timeout=5)
+            assert wait_for(lambda: n8n.received)
+            [row] = requests.get(f"{base}/v1/outbox", timeout=5).json()["items"]
+            refused = requests.post(f"{base}/v1/outbox/{row['id']}/retry", timeout=5)
+            assert refused.status_code == 409
+            assert refused.json()["error"]["code"] == "outbox_in_flight"
+            n8n.answering.set()
+            assert wait_for(lambda: requests.get(f"{base}/v1/outbox", params={"state": "delivered"},
+                                                 timeout=5).json()["items"])
+            time.sleep(1.0)  # a second send would show up by now
+            assert len(n8n.received) == 1
+
+
 def test_a_text_200_from_a_starting_n8n_is_not_a_delivery(tmp_path):
     with receiver() as n8n:
         n8n.starting_up = True

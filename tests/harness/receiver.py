@@ -12,6 +12,8 @@ class Receiver:
         self.received: list[dict] = []
         self.refuse_with: int | None = None  # answer this status instead of 200 while set
         self.starting_up = False  # answer like n8n while it migrates: a text 200 for any path
+        self.answering = threading.Event()  # clear it to hold every answer (a slow n8n) until it is set again
+        self.answering.set()
         self.lock = threading.Lock()
         self.url = ""
 
@@ -40,6 +42,7 @@ def receiver():
                 state.received.append({"path": self.path, "headers": dict(self.headers),
                                        "status": 0 if starting_up else status,
                                        "body": _decode(raw, self.headers.get("Content-Type", ""))})
+            state.answering.wait(60)
             self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8" if starting_up else "application/json")
             self.end_headers()
