@@ -234,13 +234,17 @@ def _segments(path: str) -> list[str]:
 
 
 def _names(file: str, workflow: dict, node_versions: dict | None) -> list[Problem]:
-    found, seen = [], set()
+    found, seen, ids = [], set(), {}
     defaults = set(DEFAULT_NAMES)
     for node in workflow["nodes"]:
         name = node["name"]
         if name in seen:
             found.append(Problem(file, NODE_NAME, name, "node names must be unique"))
         seen.add(name)
+        if node.get("id") in ids:  # a node copied in the file; n8n refuses to import the workflow
+            found.append(Problem(file, NODE_NAME, name, f"node id {node['id']} is {ids[node['id']]!r}'s already: "
+                                                        "delete it and normalize gives the node its own"))
+        ids.setdefault(node.get("id"), name)
         stem = re.sub(r"\d+$", "", name).strip()
         if len(name.strip()) < MIN_NAME_LENGTH or stem in defaults:
             found.append(Problem(file, NODE_NAME, name, "give the node a name that says what it does"))

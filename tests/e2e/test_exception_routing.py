@@ -3,6 +3,7 @@ team's settings say), its consumption ends done, a redelivery after a lost answe
 and notifies nobody, and a delivery while another run holds the event gets a 409 the outbox retries."""
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from contextlib import contextmanager
@@ -27,13 +28,15 @@ TEAM_EMAIL = "customer-service@example.com"
 
 
 class SlackGate:
-    """A pass-through to the Slack stub that can hold calls, to keep one run of the workflow mid-notification."""
+    """A pass-through to the Slack stub that can hold calls, to keep one run of the workflow mid-notification, or
+    refuse them the way Slack does (HTTP 200 with ``ok: false``)."""
 
     def __init__(self, target: str):
         self.target = target
         self.open = threading.Event()
         self.open.set()
         self.held = threading.Event()
+        self.refusing: str | None = None  # a Slack error code to answer with instead of passing the call on
 
     @contextmanager
     def serving(self):
@@ -45,13 +48,20 @@ class SlackGate:
                 if not gate.open.is_set():
                     gate.held.set()
                     gate.open.wait(30)
+                if gate.refusing:
+                    self._answer(200, "application/json", json.dumps({"ok": False, "error": gate.refusing}).encode())
+                    return
                 headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
                 answer = requests.post(gate.target + self.path, data=body, headers=headers, timeout=10)
-                self.send_response(answer.status_code)
-                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
-                self.send_header("Content-Length", str(len(answer.content)))
+                self._answer(answer.status_code, answer.headers.get("Content-Type", "application/json"),
+                             answer.content)
+
+            def _answer(self, status: int, content_type: str, content: bytes):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(answer.content)
+                self.wfile.write(content)
 
             def log_message(self, *args):
                 pass
@@ -160,3 +170,29 @@ def test_a_delivery_while_another_run_holds_the_event_gets_409_and_the_team_hear
     notifying = [r for r in runs if "Notification done" in r["nodes"]]
     assert len(notifying) == 1, runs
     assert all(r["status"] == "success" for r in runs), runs
+
+
+def test_a_message_slack_refuses_is_not_taken_for_sent(stack, people):
+    slack, mail, gate = people
+    title = f"Shortage E2E refused {uuid.uuid4().hex[:8]}"
+    gate.refusing = "channel_not_found"  # Slack answers HTTP 200 {"ok": false}
+    try:
+        _, event = open_exception(stack, title)
+        runs = wait_for(lambda: finished_runs(stack, event["id"], 1), 60, what="the run to finish")
+    finally:
+        gate.refusing = None
+    [run] = [r for r in runs if "Post to team channel" in r["nodes"]]
+    assert run["status"] == "error" and "Slack refused" in run["nodes"], run
+    assert not any("Notification done" in r["nodes"] for r in runs), runs
+    # Not done and not answered: the outbox sends it again (answered "in progress" while the failed run's claim
+    # lasts), and the run that takes the event over after the lease notifies the team.
+    assert consumption_state(stack.workers, event["id"], CONSUMER) == "claimed"
+    assert outbox_state(stack.workers, event["id"]) == "pending"
+    assert slack_about(slack, title) == [] and mail_about(mail, title) == []
+
+    def letter():
+        items = stack.desk.get("/v1/dead-letters").json()["items"]
+        return next((i for i in items if i["failed_node"] == "Slack refused" and event["id"] in i["error_message"]), None)
+
+    found = wait_for(letter, 60, what="the dead letter")
+    assert "channel_not_found" in found["error_message"], found

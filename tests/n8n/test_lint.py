@@ -60,6 +60,7 @@ def _node(workflow, name):
     (lambda w: w["settings"].pop("errorWorkflow"), lint.NO_ERROR_WORKFLOW),
     (lambda w: w["settings"].update(errorWorkflow="nope"), lint.NO_ERROR_WORKFLOW),
     (lambda w: _node(w, "Note: direct path").update(name="Sticky Note1"), lint.NODE_NAME),
+    (lambda w: _node(w, "Answer duplicate").update(id=_node(w, "Answer accepted")["id"]), lint.NODE_NAME),
     (lambda w: _node(w, "Claim event for handover").update(typeVersion=99), lint.UNKNOWN_NODE_TYPE),
     (lambda w: _node(w, "Claim event for handover").update(type="n8n-nodes-base.noSuchNode"), lint.UNKNOWN_NODE_TYPE),
     (lambda w: _node(w, "Claim event for handover")["parameters"].update(method="DELETE"), lint.UNKNOWN_WORKER_PATH),
