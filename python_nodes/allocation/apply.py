@@ -1,6 +1,7 @@
 """Apply a chosen plan to Odoo (a note on the sale.order) once, after re-checking it against current stock."""
 from __future__ import annotations
 
+from ..idempotency.service import fingerprint
 from . import checker
 from .model import Problem
 
@@ -28,9 +29,12 @@ def policy_decision(plan: dict) -> dict:
 
 
 def approval_request(order_id: int, order_name: str, result: dict, decision: dict, correlation_id: str) -> dict:
-    """A body for ``POST /v1/approvals`` asking ops to choose among the plans (amount: the optimum's cost)."""
+    """A body for ``POST /v1/approvals`` asking ops to choose among the plans (amount: the optimum's cost).
+
+    Its idempotency key is derived from the question itself: a run that takes a shortage over from one that died
+    after asking finds the same approval while the plans are the same (and asks about new plans, not old ones)."""
     best = result["plans"][0]
-    return {
+    request = {
         "subject": {"type": "sale.order", "id": order_id, "name": order_name},
         "amount": best["cost"]["total"],
         "requester": REQUESTER,
@@ -40,6 +44,7 @@ def approval_request(order_id: int, order_name: str, result: dict, decision: dic
                                "explanation": p["explanation"]} for p in result["plans"]]},
         "correlation_id": correlation_id,
     }
+    return {**request, "idempotency_key": f"allocation:sale.order:{order_id}:{fingerprint(request)}"}
 
 
 def revised_promise(plan: dict) -> str | None:

@@ -164,6 +164,18 @@ def test_policy_decision_applies_an_on_time_optimum_and_asks_ops_otherwise(base,
     request = late["approval_request"]
     assert request["subject"]["id"] == world["order"] and request["steps"] == [{"role": "ops"}]
     assert request["amount"] == late["plans"][0]["cost"]["total"]
+    # Planning again over the same stock asks the same question: one approval, however many runs ask.
+    again = plan_for(base, world, promised_date="2025-03-03")["approval_request"]
+    assert again["idempotency_key"] == request["idempotency_key"]
+    assert request["idempotency_key"].startswith(f"allocation:sale.order:{world['order']}:")
+    first = requests.post(f"{base}/v1/approvals", json={**request, "callback_url": "http://127.0.0.1:9/run-1"},
+                          timeout=20)
+    second = requests.post(f"{base}/v1/approvals", json={**again, "callback_url": "http://127.0.0.1:9/run-2"},
+                           timeout=20)
+    assert (first.status_code, second.status_code) == (201, 200), (first.text, second.text)
+    assert second.json()["id"] == first.json()["id"]
+    assert plan_for(base, world, promised_date="2025-03-04")["approval_request"]["idempotency_key"] != \
+        request["idempotency_key"]  # another question (the promise moved): another approval
 
 
 def chatter(odoo, order_id):
