@@ -8,10 +8,12 @@ from pathlib import Path
 
 from .paths import CREDENTIALS_DIR
 
-# ${VAR} is replaced by text; a value that is exactly ${VAR:int} or ${VAR:bool} becomes a number or boolean.
-PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::(int|bool))?\}")
-# Variables a template may leave empty (an SMTP sink without login); all others must be set and non-empty.
-OPTIONAL = ("KIT_SMTP_USER", "KIT_SMTP_PASSWORD")
+# ${VAR} is replaced by text; a value that is exactly ${VAR:int}, ${VAR:bool} or ${VAR:notbool} becomes a number,
+# a boolean or the boolean's negation (n8n's SMTP credential asks "disable STARTTLS?", the kit "use STARTTLS?").
+PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::(int|bool|notbool))?\}")
+# Variables a template may leave empty (an SMTP sink without login; a boolean left empty is false); all others
+# must be set and non-empty.
+OPTIONAL = ("KIT_SMTP_USER", "KIT_SMTP_PASSWORD", "KIT_SMTP_STARTTLS")
 
 
 class MissingVariables(RuntimeError):
@@ -61,8 +63,8 @@ def _typed(name: str, raw: str, kind: str):
     try:
         if kind == "int":
             return int(raw)
-        if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+        if raw.lower() not in ("", "1", "0", "true", "false", "yes", "no"):
             raise ValueError(raw)
-        return raw.lower() in ("1", "true", "yes")
+        return (raw.lower() in ("1", "true", "yes")) != (kind == "notbool")
     except ValueError:
         raise MissingVariables(f"{name}={raw!r} is not a valid {kind}") from None

@@ -54,9 +54,15 @@ def test_slug(name, stem):
 def test_credentials_render_from_env_and_fail_clearly_when_missing():
     env = {name: f"value-of-{name}" for name in credentials.variables()}
     env["KIT_SMTP_PORT"] = "2525"
+    env["KIT_SMTP_STARTTLS"] = "true"
     rendered = {c["name"]: c for c in credentials.render(env)}
     assert rendered["Kit workers API"]["data"] == {"name": "X-Kit-Token", "value": "value-of-KIT_API_TOKEN"}
     assert rendered["Kit SMTP"]["data"]["port"] == 2525
+    assert rendered["Kit SMTP"]["data"]["disableStartTls"] is False  # n8n speaks STARTTLS, as the workers do
+    for unset in ({**env, "KIT_SMTP_STARTTLS": "false"}, {k: v for k, v in env.items() if k != "KIT_SMTP_STARTTLS"}):
+        assert {c["name"]: c for c in credentials.render(unset)}["Kit SMTP"]["data"]["disableStartTls"] is True
+    with pytest.raises(credentials.MissingVariables, match="KIT_SMTP_STARTTLS"):
+        credentials.render({**env, "KIT_SMTP_STARTTLS": "maybe"})
     missing = {k: v for k, v in env.items() if k != "KIT_API_TOKEN"}
     with pytest.raises(credentials.MissingVariables, match="KIT_API_TOKEN"):
         credentials.render(missing)
