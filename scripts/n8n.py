@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     if args.command == "status":
         pid = runtime.running_pid(settings)
         print(f"n8n {paths.pinned_version()} {'running, pid ' + str(pid) if pid else 'stopped'} "
-              f"({settings.base_url}, data in {settings.user_folder})")
+              f"({settings.local_url}, data in {settings.user_folder})")
         return 0 if pid else 1
     if args.command == "stop":
         runtime.stop(settings)
@@ -36,12 +36,12 @@ def main(argv=None) -> int:
         return 0
     if args.command in ("start", "up"):
         if runtime.running_pid(settings):
-            print(f"n8n already running at {settings.base_url}")
+            print(f"n8n already running at {settings.local_url}")
         else:
-            print(f"starting n8n {paths.pinned_version()} at {settings.base_url} (data in {settings.user_folder})")
+            print(f"starting n8n {paths.pinned_version()} at {settings.local_url} (data in {settings.user_folder})")
             proc = runtime.spawn(settings)
             runtime.wait_ready(settings, proc)
-            print(f"n8n is ready: canvas at {settings.base_url}/  log in {settings.user_folder / runtime.LOG_FILE}")
+            print(f"n8n is ready: canvas at {settings.local_url}/  log in {settings.user_folder / runtime.LOG_FILE}")
     if args.command in ("bootstrap", "up"):
         try:
             boot.bootstrap(settings)

@@ -24,7 +24,9 @@ def main(argv=None) -> int:
         cmd = sub.add_parser(name)
         cmd.add_argument("--dir", type=Path, default=paths.WORKFLOWS_DIR)
         cmd.add_argument("--port", type=int)
-        cmd.add_argument("--user-folder", type=Path)
+        cmd.add_argument("--url", help="an n8n that is not the kit's local one, e.g. https://n8n.example.com "
+                                       "(default KIT_N8N_URL); owner login from KIT_N8N_OWNER_EMAIL/_PASSWORD")
+        cmd.add_argument("--user-folder", type=Path, help="where the owner login and API key are kept")
     normal = sub.add_parser("normalize")
     normal.add_argument("files", nargs="*", type=Path)
     checks = sub.add_parser("lint")
@@ -45,7 +47,7 @@ def main(argv=None) -> int:
             print(problem)
         print(f"{len(files)} workflow file(s), {len(problems)} problem(s)")
         return 1 if problems else 0
-    overrides = {k: v for k, v in (("port", args.port), ("user_folder", args.user_folder)) if v}
+    overrides = {k: v for k, v in (("port", args.port), ("url", args.url), ("user_folder", args.user_folder)) if v}
     settings = runtime.Settings.from_env(**overrides)
     api, _ = connect(settings)
     if args.command == "export":

@@ -41,6 +41,9 @@ class Settings:
     # legacy is ~3x faster than the default vm engine here (DESIGN.md: 46/s vs 16/s on 2.40.7).
     expression_engine: str = "legacy"
     save_successes: bool = True
+    # Where the scripts reach n8n's API and webhooks (KIT_N8N_URL), e.g. the team's server for export and import;
+    # "" = the instance this kit runs on loopback at ``port``.
+    url: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -62,14 +65,22 @@ class Settings:
             values["database_url"] = env["KIT_N8N_DATABASE_URL"]
         if env.get("KIT_N8N_EXPRESSION_ENGINE"):
             values["expression_engine"] = env["KIT_N8N_EXPRESSION_ENGINE"]
+        if env.get("KIT_N8N_URL"):
+            values["url"] = env["KIT_N8N_URL"]
         if env.get("KIT_N8N_SAVE_SUCCESSES"):
             values["save_successes"] = env["KIT_N8N_SAVE_SUCCESSES"].lower() in ("1", "true", "yes")
         values.update(overrides)
         return cls(**values)
 
     @property
-    def base_url(self) -> str:
+    def local_url(self) -> str:
+        """The n8n this kit starts: loopback at ``port``."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The n8n the scripts talk to."""
+        return self.url.rstrip("/") or self.local_url
 
     def environment(self) -> dict:
         """n8n's environment: loopback only, no telemetry, the workers' URL for ``$env.KIT_WORKERS_URL``."""
@@ -79,8 +90,8 @@ class Settings:
             "N8N_LISTEN_ADDRESS": "127.0.0.1",
             "N8N_HOST": "127.0.0.1",
             "N8N_PROTOCOL": "http",
-            "WEBHOOK_URL": self.base_url + "/",
-            "N8N_EDITOR_BASE_URL": self.base_url + "/",
+            "WEBHOOK_URL": self.local_url + "/",
+            "N8N_EDITOR_BASE_URL": self.local_url + "/",
             # Plain http on loopback: a Secure cookie would never be sent back by the bootstrap client.
             "N8N_SECURE_COOKIE": "false",
             "N8N_DIAGNOSTICS_ENABLED": "false",
@@ -94,7 +105,7 @@ class Settings:
             "N8N_BLOCK_ENV_ACCESS_IN_NODE": "false",
             "KIT_WORKERS_URL": self.workers_url,
             "KIT_DEAD_LETTERS_URL": self.dead_letters_url or self.workers_url,
-            "KIT_N8N_URL": self.base_url,
+            "KIT_N8N_URL": self.local_url,
             "EXECUTIONS_DATA_SAVE_ON_SUCCESS": "all" if self.save_successes else "none",
             "EXECUTIONS_DATA_SAVE_ON_ERROR": "all",
             "EXECUTIONS_DATA_SAVE_MANUAL_EXECUTIONS": "true",
@@ -147,7 +158,7 @@ def wait_ready(settings: Settings, proc: subprocess.Popen | None = None, timeout
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"n8n exited with {proc.returncode}; log tail:\n{log_tail(settings)}")
         try:
-            if requests.get(settings.base_url + "/healthz/readiness", timeout=2).status_code == 200:
+            if requests.get(settings.local_url + "/healthz/readiness", timeout=2).status_code == 200:
                 return
         except requests.RequestException:
             pass

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from scripts.n8nkit import credentials, paths
+from scripts.n8nkit import credentials, paths, runtime
 from scripts.n8nkit.normalize import dumps, normalize, slug
 
 EXPORTED = {
@@ -73,3 +73,11 @@ def test_credential_templates_hold_placeholders_not_secrets():
         for key, value in template["data"].items():
             if isinstance(value, str) and key.lower() in ("value", "password", "accesstoken"):
                 assert credentials.PLACEHOLDER.fullmatch(value), (template["name"], key)
+
+
+def test_scripts_reach_the_n8n_kit_n8n_url_names_while_the_local_one_stays_on_loopback():
+    remote = runtime.Settings.from_env({"KIT_N8N_URL": "https://n8n.example.com/", "KIT_N8N_PORT": "5700"})
+    assert remote.base_url == "https://n8n.example.com"
+    started = remote.environment()  # what the kit's own n8n would be started with
+    assert started["WEBHOOK_URL"] == "http://127.0.0.1:5700/" and started["KIT_N8N_URL"] == "http://127.0.0.1:5700"
+    assert runtime.Settings.from_env({"KIT_N8N_PORT": "5700"}).base_url == "http://127.0.0.1:5700"

@@ -27,6 +27,13 @@ def test_export_import_export_is_byte_identical(n8n, tmp_path, monkeypatch):
     assert snapshot(second) == snapshot(first)
 
 
+def test_export_reaches_an_n8n_given_by_url(n8n, tmp_path):
+    folder = tmp_path / "remote"
+    url = f"http://localhost:{n8n.settings.port}/"  # no --port: the scripts' default port has no n8n
+    assert cli.main(["export", "--dir", str(folder), "--url", url, "--user-folder", str(n8n.settings.user_folder)]) == 0
+    assert snapshot(folder) == snapshot(paths.WORKFLOWS_DIR)
+
+
 def test_import_keeps_ids_and_publishes(n8n):
     by_id = {w["id"]: w for w in n8n.api.workflows()}
     assert by_id["odooOpsOrderConf"]["active"] is True
