@@ -10,6 +10,7 @@ import requests
 from prometheus_client import Counter
 
 from .. import clock, logs
+from ..store import leases
 from . import mail, store
 from .slack import SlackError, WebApi
 
@@ -98,10 +99,12 @@ class Deliverer:
                 "UPDATE approval_outbox SET locked_until = ?, attempts = attempts + 1 WHERE id IN ("
                 "SELECT id FROM approval_outbox WHERE state = ? AND next_attempt_at <= ? "
                 "AND (locked_until IS NULL OR locked_until < ?) ORDER BY id LIMIT ?" + skip_locked + ") "
-                "RETURNING id, approval_id, kind, body, attempts",
+                "RETURNING id, approval_id, kind, body, attempts, locked_until",
                 (lease, PENDING, clock.iso(now), clock.iso(now), limit))
 
     def _deliver(self, row: dict) -> int:
+        if not leases.renew(self.db, "approval_outbox", row, LEASE_SECONDS):
+            return 0  # taken over by another process after this batch's lease ran out: it sends the item
         body = json.loads(row["body"])
         try:
             self._send(row, body)

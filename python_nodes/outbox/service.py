@@ -10,6 +10,7 @@ import requests
 
 from .. import clock, logs, metrics
 from ..errors import Conflict, NotFound
+from ..store import leases
 from . import targets
 
 PENDING = "pending"
@@ -53,12 +54,14 @@ def claim_due(db, limit: int) -> list[dict]:
             "UPDATE outbox SET locked_until = ?, attempts = attempts + 1 WHERE id IN ("
             "SELECT id FROM outbox WHERE state = ? AND next_attempt_at <= ? "
             "AND (locked_until IS NULL OR locked_until < ?) ORDER BY id LIMIT ?" + skip_locked + ") "
-            "RETURNING id, event_id, target, attempts",
+            "RETURNING id, event_id, target, attempts, locked_until",
             (lease, PENDING, clock.iso(now), clock.iso(now), limit))
 
 
 def deliver(db, config, row: dict, session: requests.Session) -> bool:
     """POST one event to its n8n webhook; record success, the next retry, or give up after max attempts."""
+    if not leases.renew(db, "outbox", row, LEASE_SECONDS):
+        return False  # taken over by another process after this batch's lease ran out: it sends the event
     with db.transaction() as tx:
         envelope = json.loads(tx.fetchone("SELECT envelope FROM events WHERE id = ?", (row["event_id"],))["envelope"])
     url = config.n8n_webhook_base.rstrip("/") + "/" + row["target"]

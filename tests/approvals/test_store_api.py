@@ -7,11 +7,13 @@ import re
 import threading
 import time
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
+from python_nodes import clock
 from python_nodes.app import create_app
-from python_nodes.approvals.outbox import Deliverer
+from python_nodes.approvals.outbox import LEASE_SECONDS, Deliverer
 from python_nodes.config import Config
 
 BODY = {"subject": {"type": "sale.order", "id": 7, "name": "S00007"}, "amount": 5000, "currency": "EUR",
@@ -209,3 +211,20 @@ def test_expired_approval_closes_and_calls_back(approvals_app):
     assert client.get(f"/v1/approvals/{approval['id']}").get_json()["state"] == "expired"
     assert client.post(f"/a/{token}").status_code == 410
     assert [c["payload"]["outcome"] for c in queued(approvals_app, "callback")] == ["expired"]
+
+
+def test_an_item_whose_batch_lease_ran_out_is_sent_only_by_the_process_that_took_it_over(approvals_app, monkeypatch):
+    approvals_app.test_client().post("/v1/approvals", json=BODY)
+    config = approvals_app.extensions["kit.config"]
+    deps = approvals_app.extensions["kit.approvals"]
+    sent = []
+    monkeypatch.setattr("python_nodes.approvals.mail.send", lambda settings, message: sent.append(message["to"]))
+    first, second = (Deliverer(deps.db, config, replace(deps.settings, smtp_host="localhost")) for _ in range(2))
+    batch = [row for row in first._claim(50) if row["kind"] == "email"]  # then busy with the rows before these
+    later = clock.now() + timedelta(seconds=LEASE_SECONDS + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    taken_over = [row for row in second._claim(50) if row["kind"] == "email"]
+    assert len(batch) == len(taken_over) > 0
+    assert sum(first._deliver(row) for row in batch) == 0 and sent == []
+    assert sum(second._deliver(row) for row in taken_over) == len(taken_over)
+    assert sorted(sent) == sorted(json.loads(row["body"])["to"] for row in taken_over)  # each email once

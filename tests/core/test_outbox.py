@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 import requests
+import responses
 
+from python_nodes import clock
+from python_nodes.config import Config
+from python_nodes.events.service import ingest
+from python_nodes.outbox import service as outbox
 from python_nodes.outbox.service import backoff
+from python_nodes.store import connect
+from python_nodes.store.migrations import migrate
 from tests.harness.receiver import receiver
 from tests.harness.workers import workers_server
 
@@ -106,3 +114,25 @@ def test_backoff_grows_exponentially_is_capped_and_jittered():
     assert backoff(4, 0.5, 60, rng=lambda: 1.0) == 4.0
     assert backoff(20, 0.5, 60, rng=lambda: 1.0) == 60
     assert backoff(4, 0.5, 60, rng=lambda: 0.0) == 2.0
+
+
+def test_a_row_whose_batch_lease_ran_out_is_sent_only_by_the_process_that_took_it_over(database_url, monkeypatch):
+    db = connect(database_url)
+    migrate(db, ["python_nodes.audit.store", "python_nodes.events.store", "python_nodes.outbox.store"])
+    config = Config(database_url=database_url, n8n_webhook_base="http://n8n.test/webhook")
+    for order_id in (1, 2):
+        ingest(db, config, webhook(order_id))
+    batch = outbox.claim_due(db, 50)  # one process takes both rows, then spends its lease on earlier rows
+    later = clock.now() + timedelta(seconds=outbox.LEASE_SECONDS + 1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    taken_over = outbox.claim_due(db, 50)  # another process finds the lease run out
+    assert [r["id"] for r in taken_over] == [r["id"] for r in batch]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as n8n:
+        n8n.post("http://n8n.test/webhook/kit/sale-order-confirmed", json={"ok": True})
+        session = requests.Session()
+        assert [outbox.deliver(db, config, row, session) for row in batch] == [False, False]
+        assert len(n8n.calls) == 0
+        assert [outbox.deliver(db, config, row, session) for row in taken_over] == [True, True]
+        assert len(n8n.calls) == 2
+    assert outbox.backlog(db) == {"delivered": 2}
+    db.close()

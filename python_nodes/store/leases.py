@@ -1,0 +1,23 @@
+"""Leases on outbox rows: a process that claimed a batch acts on each row only while its lease still holds."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from .. import clock
+
+
+def renew(db, table: str, row: dict, seconds: float) -> bool:
+    """Extend the lease this process took on ``row`` (its ``locked_until`` as claimed), just before acting on it.
+
+    A batch is claimed at once and sent one row after another, so its last rows can outlive their lease and be
+    claimed by another process. False then: that process sends the row, and sending it here as well would deliver
+    it twice. ``table`` is one of the kit's own table names, never user input.
+    """
+    until = clock.iso(clock.now() + timedelta(seconds=seconds))
+    with db.transaction() as tx:
+        renewed = tx.fetchone(f"UPDATE {table} SET locked_until = ? WHERE id = ? AND locked_until = ? RETURNING id",
+                              (until, row["id"], row["locked_until"]))
+    if renewed is None:
+        return False
+    row["locked_until"] = until
+    return True
