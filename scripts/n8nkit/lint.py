@@ -241,10 +241,11 @@ def _names(file: str, workflow: dict, node_versions: dict | None) -> list[Proble
         if name in seen:
             found.append(Problem(file, NODE_NAME, name, "node names must be unique"))
         seen.add(name)
-        if node.get("id") in ids:  # a node copied in the file; n8n refuses to import the workflow
-            found.append(Problem(file, NODE_NAME, name, f"node id {node['id']} is {ids[node['id']]!r}'s already: "
+        node_id = node.get("id")
+        if node_id and node_id in ids:  # a node copied in the file; n8n refuses to import the workflow
+            found.append(Problem(file, NODE_NAME, name, f"node id {node_id} is {ids[node_id]!r}'s already: "
                                                         "delete it and normalize gives the node its own"))
-        ids.setdefault(node.get("id"), name)
+        ids.setdefault(node_id, name)
         stem = re.sub(r"\d+$", "", name).strip()
         if len(name.strip()) < MIN_NAME_LENGTH or stem in defaults:
             found.append(Problem(file, NODE_NAME, name, "give the node a name that says what it does"))
