@@ -96,14 +96,14 @@ class Deliverer:
         skip_locked = " FOR UPDATE SKIP LOCKED" if self.db.dialect == "postgresql" else ""
         with self.db.transaction() as tx:
             return tx.fetchall(
-                "UPDATE approval_outbox SET locked_until = ?, attempts = attempts + 1 WHERE id IN ("
+                "UPDATE approval_outbox SET locked_until = ? WHERE id IN ("
                 "SELECT id FROM approval_outbox WHERE state = ? AND next_attempt_at <= ? "
                 "AND (locked_until IS NULL OR locked_until < ?) ORDER BY id LIMIT ?" + skip_locked + ") "
                 "RETURNING id, approval_id, kind, body, attempts, locked_until",
                 (lease, PENDING, clock.iso(now), clock.iso(now), limit))
 
     def _deliver(self, row: dict) -> int:
-        if not leases.renew(self.db, "approval_outbox", row, LEASE_SECONDS):
+        if not leases.start_attempt(self.db, "approval_outbox", row, LEASE_SECONDS):
             return 0  # taken over by another process after this batch's lease ran out: it sends the item
         body = json.loads(row["body"])
         try:

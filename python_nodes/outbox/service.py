@@ -51,7 +51,7 @@ def claim_due(db, limit: int) -> list[dict]:
     skip_locked = " FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else ""
     with db.transaction() as tx:
         return tx.fetchall(
-            "UPDATE outbox SET locked_until = ?, attempts = attempts + 1 WHERE id IN ("
+            "UPDATE outbox SET locked_until = ? WHERE id IN ("
             "SELECT id FROM outbox WHERE state = ? AND next_attempt_at <= ? "
             "AND (locked_until IS NULL OR locked_until < ?) ORDER BY id LIMIT ?" + skip_locked + ") "
             "RETURNING id, event_id, target, attempts, locked_until",
@@ -60,7 +60,7 @@ def claim_due(db, limit: int) -> list[dict]:
 
 def deliver(db, config, row: dict, session: requests.Session) -> bool:
     """POST one event to its n8n webhook; record success, the next retry, or give up after max attempts."""
-    if not leases.renew(db, "outbox", row, LEASE_SECONDS):
+    if not leases.start_attempt(db, "outbox", row, LEASE_SECONDS):
         return False  # taken over by another process after this batch's lease ran out: it sends the event
     with db.transaction() as tx:
         envelope = json.loads(tx.fetchone("SELECT envelope FROM events WHERE id = ?", (row["event_id"],))["envelope"])

@@ -6,8 +6,9 @@ from datetime import timedelta
 from .. import clock
 
 
-def renew(db, table: str, row: dict, seconds: float) -> bool:
-    """Extend the lease this process took on ``row`` (its ``locked_until`` as claimed), just before acting on it.
+def start_attempt(db, table: str, row: dict, seconds: float) -> bool:
+    """Count an attempt at ``row`` and extend the lease this process took on it (``locked_until`` as claimed), just
+    before acting on it; ``row["attempts"]`` is then this attempt's number.
 
     A batch is claimed at once and sent one row after another, so its last rows can outlive their lease and be
     claimed by another process. False then: that process sends the row, and sending it here as well would deliver
@@ -15,9 +16,10 @@ def renew(db, table: str, row: dict, seconds: float) -> bool:
     """
     until = clock.iso(clock.now() + timedelta(seconds=seconds))
     with db.transaction() as tx:
-        renewed = tx.fetchone(f"UPDATE {table} SET locked_until = ? WHERE id = ? AND locked_until = ? RETURNING id",
+        started = tx.fetchone(f"UPDATE {table} SET locked_until = ?, attempts = attempts + 1 "
+                              "WHERE id = ? AND locked_until = ? RETURNING attempts",
                               (until, row["id"], row["locked_until"]))
-    if renewed is None:
+    if started is None:
         return False
-    row["locked_until"] = until
+    row.update(locked_until=until, attempts=started["attempts"])
     return True

@@ -135,4 +135,5 @@ def test_a_row_whose_batch_lease_ran_out_is_sent_only_by_the_process_that_took_i
         assert [outbox.deliver(db, config, row, session) for row in taken_over] == [True, True]
         assert len(n8n.calls) == 2
     assert outbox.backlog(db) == {"delivered": 2}
+    assert [row["attempts"] for row in outbox.listing(db, None, 10)] == [1, 1]  # claims are not attempts: sends are
     db.close()
