@@ -17,7 +17,7 @@ from ..events import service as events
 from ..events import types as event_types
 from . import store
 from .policy import Policy
-from .service import ANNOUNCE_CLOSED, ANNOUNCE_OPENED, ODOO_CLOSE, ODOO_OPEN, backoff, present
+from .service import ANNOUNCE_CLOSED, ANNOUNCE_ESCALATED, ANNOUNCE_OPENED, ODOO_CLOSE, ODOO_OPEN, backoff, present
 
 PENDING = "pending"
 DONE = "done"
@@ -84,6 +84,11 @@ def announce_opened(db, config, policy, odoo_factory, case: dict) -> None:
 
 def announce_closed(db, config, policy, odoo_factory, case: dict) -> None:
     _announce(db, config, policy, case, event_types.EXCEPTION_RESOLVED, case["state"])
+
+
+def announce_escalated(db, config, policy, odoo_factory, case: dict) -> None:
+    """Record ``exception.escalated`` (its SLA breached); the outbox forwards it to n8n's escalation workflow."""
+    _announce(db, config, policy, case, event_types.EXCEPTION_ESCALATED, "escalated")
 
 
 def _announce(db, config, policy, case: dict, event_type: str, what: str) -> None:
@@ -188,6 +193,7 @@ def _note(case: dict) -> str:
 ACTIONS = {
     ANNOUNCE_OPENED: announce_opened,
     ANNOUNCE_CLOSED: announce_closed,
+    ANNOUNCE_ESCALATED: announce_escalated,
     ODOO_OPEN: odoo_open,
     ODOO_CLOSE: odoo_close,
 }

@@ -78,10 +78,14 @@ def listing():
 @bp.post("/v1/exceptions/escalations")
 @contract(response="exception-list")
 def escalate():
-    """Claim the active cases past their SLA that were not escalated yet (each exactly once) for n8n to escalate."""
-    db, _, _ = _ctx()
-    limit = _int(request.args.get("limit", "100"), "limit")
-    return service.escalate_breached(db, default_policy(), limit=limit)
+    """Claim the active cases past their SLA that were not escalated yet (each exactly once) and announce each as an
+    ``exception.escalated`` event, which the outbox takes to n8n's escalation workflow."""
+    db, config, odoo = _ctx()
+    policy = default_policy()
+    result = service.escalate_breached(db, policy, limit=_int(request.args.get("limit", "100"), "limit"))
+    for case in result["escalated"]:
+        followups.run_due(db, config, policy, odoo, case_id=case["id"])
+    return result
 
 
 @bp.post("/v1/exceptions/followups/run")

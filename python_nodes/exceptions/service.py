@@ -16,6 +16,7 @@ REPEAT = "repeat"
 # Follow-up actions queued with each change and carried out after the commit (see ``followups.py``).
 ANNOUNCE_OPENED = "announce_opened"
 ANNOUNCE_CLOSED = "announce_closed"
+ANNOUNCE_ESCALATED = "announce_escalated"
 ODOO_OPEN = "odoo_open"
 ODOO_CLOSE = "odoo_close"
 
@@ -154,7 +155,10 @@ def listing(db, policy: Policy, filters: dict, *, limit: int = 100, offset: int 
 
 def escalate_breached(db, policy: Policy, *, limit: int = 100, actor: str = "sla_watch",
                       now: datetime | None = None) -> dict:
-    """Claim every active case past its SLA that was not escalated yet, once, and say who to escalate to."""
+    """Claim every active case past its SLA that was not escalated yet, once, and say who to escalate to.
+
+    Each claim queues an ``exception.escalated`` announcement in the same transaction: the outbox takes it to n8n's
+    escalation workflow until it is handled, so a claimed breach is never lost to a failed notification."""
     now = now or clock.now()
     with db.transaction() as tx:
         claimed = store.claim_breached(tx, clock.iso(now), min(limit, MAX_LIST))
@@ -162,6 +166,7 @@ def escalate_breached(db, policy: Policy, *, limit: int = 100, actor: str = "sla
             audit_log.record(tx, actor=actor, action="exception.escalated", subject=f"exception:{case['id']}",
                              correlation_id=case["correlation_id"], reason_codes=["sla_breached"],
                              data={"sla_due_at": case["sla_due_at"], "owner_team": case["owner_team"]})
+            store.add_followup(tx, case["id"], ANNOUNCE_ESCALATED, clock.iso(now))
     return {"escalated": [present(policy, case) for case in claimed], "count": len(claimed)}
 
 

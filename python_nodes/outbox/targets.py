@@ -5,5 +5,6 @@ from ..events import types
 ROUTES = {
     types.SALE_ORDER_CONFIRMED: "kit/sale-order-confirmed",
     types.EXCEPTION_OPENED: "kit/exception-opened",
+    types.EXCEPTION_ESCALATED: "kit/exception-escalated",
     types.STOCK_SHORTAGE_DETECTED: "kit/stock-shortage",
 }

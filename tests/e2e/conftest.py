@@ -14,7 +14,10 @@ import requests
 from python_nodes.allocation.network import EXAMPLE_FILE as EXAMPLE_NETWORK
 from tests.harness import n8n as n8n_harness
 from tests.harness.odoo_sim import SimInfo, odoo_sim_server
+from tests.harness.slack_stub import slack_stub_server
 from scripts.procs import free_port, start_workers, stop
+
+from .flows import SlackGate, notifications
 
 WEBHOOK_SECRET = "e2e-odoo-webhook-secret-7f3a"
 API_TOKEN = "e2e-workers-api-token-91c2"
@@ -88,3 +91,12 @@ def stack():
         print(f"e2e logs kept in {folder}")
     else:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def people(stack):
+    """The Slack stub (behind a gate) and a mail sink, wired into the session's n8n for this module."""
+    with slack_stub_server(bot_token=stack.env["KIT_SLACK_BOT_TOKEN"]) as slack:
+        gate = SlackGate(slack.url)
+        with gate.serving() as gate_url, notifications(stack, slack_api_url=gate_url + "/api") as mail:
+            yield slack, mail, gate

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import io
+import json
+import threading
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
 from scripts import provision_odoo
+from scripts.procs import free_port
 
 ORDER_WORKFLOW_ID = "odooOpsOrderConf"
 OUTBOX_TRIGGER = "Workers outbox webhook"
@@ -159,3 +163,53 @@ def notifications(stack, *, slack_api_url: str | None = None):
                 restart(original_extra)
             before = smtp(stack.n8n.environ)
             stack.n8n.api.upsert_credential(before["name"], before["type"], before["data"])
+
+
+class SlackGate:
+    """A pass-through to the Slack stub that can hold calls, to keep one run of the workflow mid-notification, or
+    refuse them the way Slack does (HTTP 200 with ``ok: false``)."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.open = threading.Event()
+        self.open.set()
+        self.held = threading.Event()
+        self.refusing: str | None = None  # a Slack error code to answer with instead of passing the call on
+
+    @contextmanager
+    def serving(self):
+        gate = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if not gate.open.is_set():
+                    gate.held.set()
+                    gate.open.wait(30)
+                if gate.refusing:
+                    self._answer(200, "application/json", json.dumps({"ok": False, "error": gate.refusing}).encode())
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+                answer = requests.post(gate.target + self.path, data=body, headers=headers, timeout=10)
+                self._answer(answer.status_code, answer.headers.get("Content-Type", "application/json"),
+                             answer.content)
+
+            def _answer(self, status: int, content_type: str, content: bytes):
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            self.open.set()
+            server.shutdown()
+            server.server_close()

@@ -3,19 +3,13 @@ team's settings say), its consumption ends done, a redelivery after a lost answe
 and notifies nobody, and a delivery while another run holds the event gets a 409 the outbox retries."""
 from __future__ import annotations
 
-import json
-import threading
 import uuid
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
 
-from scripts.procs import free_port, wait_for
-from tests.harness.slack_stub import slack_stub_server
+from scripts.procs import wait_for
 
-from .flows import consumption_state, draft_orders, notifications, outbox_delivery, outbox_state, settled_runs
+from .flows import consumption_state, draft_orders, outbox_delivery, outbox_state, settled_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -25,65 +19,6 @@ WEBHOOK_PATH = "kit/exception-opened"
 CONSUMER = "n8n.exception-routing"
 TEAM_CHANNEL = "#cs-exceptions"  # customer_service, owner of order_fulfillment (python_nodes/exceptions/teams.json)
 TEAM_EMAIL = "customer-service@example.com"
-
-
-class SlackGate:
-    """A pass-through to the Slack stub that can hold calls, to keep one run of the workflow mid-notification, or
-    refuse them the way Slack does (HTTP 200 with ``ok: false``)."""
-
-    def __init__(self, target: str):
-        self.target = target
-        self.open = threading.Event()
-        self.open.set()
-        self.held = threading.Event()
-        self.refusing: str | None = None  # a Slack error code to answer with instead of passing the call on
-
-    @contextmanager
-    def serving(self):
-        gate = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if not gate.open.is_set():
-                    gate.held.set()
-                    gate.open.wait(30)
-                if gate.refusing:
-                    self._answer(200, "application/json", json.dumps({"ok": False, "error": gate.refusing}).encode())
-                    return
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
-                answer = requests.post(gate.target + self.path, data=body, headers=headers, timeout=10)
-                self._answer(answer.status_code, answer.headers.get("Content-Type", "application/json"),
-                             answer.content)
-
-            def _answer(self, status: int, content_type: str, content: bytes):
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-            def log_message(self, *args):
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            self.open.set()
-            server.shutdown()
-            server.server_close()
-
-
-@pytest.fixture(scope="module")
-def people(stack):
-    """The Slack stub (behind a gate) and a mail sink, wired into the session's n8n for this module."""
-    with slack_stub_server(bot_token=stack.env["KIT_SLACK_BOT_TOKEN"]) as slack:
-        gate = SlackGate(slack.url)
-        with gate.serving() as gate_url, notifications(stack, slack_api_url=gate_url + "/api") as mail:
-            yield slack, mail, gate
 
 
 def open_exception(stack, title: str) -> tuple[dict, dict]:

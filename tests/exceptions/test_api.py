@@ -122,6 +122,12 @@ def test_sla_breaches_are_escalated_once(api, monkeypatch):
     assert [c["id"] for c in first["escalated"]] == [case["id"]]
     assert first["escalated"][0]["owner"]["lead"]["email"] == "cs-lead@example.com"
     assert api.post("/v1/exceptions/escalations").json["count"] == 0
+    # Announced once, in the claim's transaction: the outbox carries it to n8n until the team lead has heard.
+    [escalated] = [e["event"] for e in api.get("/v1/events", query_string={"type": "exception.escalated"}).json["items"]]
+    assert escalated["data"]["exception_id"] == case["id"] and escalated["subject"] == f"exception/{case['id']}"
+    assert escalated["data"]["exception"]["owner"]["lead"]["email"] == "cs-lead@example.com"
+    assert {f["action"]: f["status"] for f in api.get(f"/v1/exceptions/{case['id']}").json["exception"]["followups"]
+            }["announce_escalated"] == "done"
 
 
 def test_write_back_failure_keeps_the_case_and_retries(api, odoo, monkeypatch):

@@ -1,0 +1,111 @@
+"""Exception escalation through the real n8n: a case past its SLA is claimed once ("Escalate now", as the schedule
+does), announced as an exception.escalated event, and its team lead hears once in the team channel and by email;
+a redelivery is answered "already handled", and a Slack refusal leaves the escalation pending for the outbox to
+send again instead of losing it."""
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+import pytest
+import requests
+
+from scripts.procs import wait_for
+
+from .flows import consumption_state, draft_orders, outbox_delivery, outbox_state, settled_runs
+
+pytestmark = pytest.mark.e2e
+
+WORKFLOW_ID = "odooOpsExcEscalt"
+TRIGGER = "Exception escalated"
+WEBHOOK_PATH = "kit/exception-escalated"
+CONSUMER = "n8n.exception-escalation"
+TEAM_CHANNEL = "#cs-exceptions"  # customer_service owns order_fulfillment (python_nodes/exceptions/teams.json)
+LEAD_SLACK, LEAD_EMAIL = "U0CSLEAD", "cs-lead@example.com"
+
+
+def breached_case(stack, title: str) -> dict:
+    """A shortage case on a fresh Odoo order whose SLA ran out an hour ago."""
+    [order] = draft_orders(stack.sim, 1)
+    answer = stack.workers.post("/v1/exceptions", json={
+        "type": "stock.shortage.detected", "severity": "high", "title": title,
+        "record": {"model": "sale.order", "id": order, "name": f"S{order:05d}"}})
+    assert answer.status_code == 201, answer.text
+    case = answer.json()["exception"]
+    # Time passes: the SLA is hours away, so move it into the past where the workers keep it.
+    with sqlite3.connect(stack.env["KIT_DATABASE_URL"].removeprefix("sqlite:///"), timeout=30) as db:
+        db.execute("UPDATE exception_cases SET sla_due_at = '2020-01-01T00:00:00.000000Z' WHERE id = ?",
+                   (case["id"],))
+    return case
+
+
+def escalate_now(stack) -> None:
+    answer = requests.post(stack.n8n.webhook("kit/exception-escalation-now"), json={}, timeout=30,
+                           headers={"X-Kit-Token": stack.env["KIT_N8N_TOKEN"]})
+    assert answer.status_code == 200, answer.text
+
+
+def escalated_event(stack, case: dict) -> dict:
+    def find():
+        items = stack.workers.get("/v1/events", params={"type": "exception.escalated",
+                                                        "correlation_id": case["correlation_id"]}).json()["items"]
+        return [i["event"] for i in items if i["event"]["data"]["exception_id"] == case["id"]] or None
+
+    [event] = wait_for(find, 60, what="the exception.escalated event")
+    return event
+
+
+def alerts(slack, title: str) -> list[dict]:
+    """Slack messages escalating the case (the team also heard of it when it opened, through exception routing)."""
+    return [m for m in slack.messages() if title in m["text"] and "SLA breached" in m["text"]]
+
+
+def lead_mails(mail, title: str) -> list[dict]:
+    return [m for m in mail.messages() if m["subject"].startswith("SLA breached") and title in m["subject"]]
+
+
+def finished_runs(stack, event_id: str, at_least: int) -> list[dict] | None:
+    return settled_runs(stack.n8n, WORKFLOW_ID, TRIGGER, event_id, at_least)
+
+
+def test_a_breach_reaches_the_team_lead_once_and_a_redelivery_is_already_handled(stack, people):
+    slack, mail, _ = people
+    title = f"Shortage E2E escalation {uuid.uuid4().hex[:8]}"
+    case = breached_case(stack, title)
+    escalate_now(stack)
+    event = escalated_event(stack, case)
+
+    wait_for(lambda: consumption_state(stack.workers, event["id"], CONSUMER) == "done", 60,
+             what="the escalation to be done")
+    [alert] = wait_for(lambda: alerts(slack, title), 30, what="the Slack alert")
+    [sent] = wait_for(lambda: lead_mails(mail, title), 30, what="the email to the lead")
+    assert alert["posted_to"] == TEAM_CHANNEL and f"<@{LEAD_SLACK}>" in alert["text"]
+    assert LEAD_EMAIL in sent["to"] and sent["subject"] == f"SLA breached: [high] {title}"
+    assert wait_for(lambda: outbox_state(stack.workers, event["id"]) == "delivered", 30, what="the outbox delivery")
+    assert stack.workers.get(f"/v1/exceptions/{case['id']}").json()["exception"]["escalated_at"]
+
+    # Escalating again finds nothing new; the outbox sending the event again (a lost answer) tells nobody twice.
+    escalate_now(stack)
+    again = outbox_delivery(stack, WEBHOOK_PATH, event)
+    assert again.status_code == 200 and again.json() == {"duplicate": True, "event_id": event["id"]}, again.text
+    runs = wait_for(lambda: finished_runs(stack, event["id"], 2), 30, what="both runs to finish")
+    assert sum("Escalation done" in r["nodes"] for r in runs) == 1, runs
+    assert len(alerts(slack, title)) == 1 and len(lead_mails(mail, title)) == 1
+
+
+def test_a_refused_slack_alert_leaves_the_escalation_pending_not_lost(stack, people):
+    slack, mail, gate = people
+    title = f"Shortage E2E escalation refused {uuid.uuid4().hex[:8]}"
+    case = breached_case(stack, title)
+    gate.refusing = "channel_not_found"
+    try:
+        escalate_now(stack)
+        event = escalated_event(stack, case)
+        runs = wait_for(lambda: finished_runs(stack, event["id"], 1), 60, what="the run to finish")
+    finally:
+        gate.refusing = None
+    [run] = [r for r in runs if "Alert the team lead" in r["nodes"]]
+    assert run["status"] == "error" and "Slack refused" in run["nodes"], run
+    assert consumption_state(stack.workers, event["id"], CONSUMER) == "claimed"
+    assert outbox_state(stack.workers, event["id"]) == "pending"  # sent again; a run after the lease tells the lead
+    assert alerts(slack, title) == [] and lead_mails(mail, title) == []
