@@ -48,6 +48,16 @@ def draft_orders(sim, count: int) -> list[int]:
     return list(range(created["first_id"], created["last_id"] + 1))
 
 
+def report_shortage(stack, title: str) -> dict:
+    """Report a high-severity stock shortage on a fresh Odoo order; answer the exception case it opened."""
+    [order] = draft_orders(stack.sim, 1)
+    answer = stack.workers.post("/v1/exceptions", json={
+        "type": "stock.shortage.detected", "severity": "high", "title": title,
+        "record": {"model": "sale.order", "id": order, "name": f"S{order:05d}"}})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["exception"]
+
+
 def last_webhook_seq(sim) -> int:
     entries = sim.control("GET", "webhooks")["webhooks"]
     return max((e["seq"] for e in entries), default=0)

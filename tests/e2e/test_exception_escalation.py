@@ -12,7 +12,7 @@ import requests
 
 from scripts.procs import wait_for
 
-from .flows import consumption_state, draft_orders, outbox_delivery, outbox_state, settled_runs
+from .flows import consumption_state, outbox_delivery, outbox_state, report_shortage, settled_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -25,13 +25,8 @@ LEAD_SLACK, LEAD_EMAIL = "U0CSLEAD", "cs-lead@example.com"
 
 
 def breached_case(stack, title: str) -> dict:
-    """A shortage case on a fresh Odoo order whose SLA ran out an hour ago."""
-    [order] = draft_orders(stack.sim, 1)
-    answer = stack.workers.post("/v1/exceptions", json={
-        "type": "stock.shortage.detected", "severity": "high", "title": title,
-        "record": {"model": "sale.order", "id": order, "name": f"S{order:05d}"}})
-    assert answer.status_code == 201, answer.text
-    case = answer.json()["exception"]
+    """A shortage case on a fresh Odoo order whose SLA has run out."""
+    case = report_shortage(stack, title)
     # Time passes: the SLA is hours away, so move it into the past where the workers keep it.
     with sqlite3.connect(stack.env["KIT_DATABASE_URL"].removeprefix("sqlite:///"), timeout=30) as db:
         db.execute("UPDATE exception_cases SET sla_due_at = '2020-01-01T00:00:00.000000Z' WHERE id = ?",

@@ -9,7 +9,7 @@ import pytest
 
 from scripts.procs import wait_for
 
-from .flows import consumption_state, draft_orders, outbox_delivery, outbox_state, settled_runs
+from .flows import consumption_state, outbox_delivery, outbox_state, report_shortage, settled_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -23,12 +23,7 @@ TEAM_EMAIL = "customer-service@example.com"
 
 def open_exception(stack, title: str) -> tuple[dict, dict]:
     """Report a high-severity shortage on a fresh Odoo order; answer the case and its exception.opened event."""
-    [order] = draft_orders(stack.sim, 1)
-    answer = stack.workers.post("/v1/exceptions", json={
-        "type": "stock.shortage.detected", "severity": "high", "title": title,
-        "record": {"model": "sale.order", "id": order, "name": f"S{order:05d}"}})
-    assert answer.status_code == 201, answer.text
-    case = answer.json()["exception"]
+    case = report_shortage(stack, title)
     assert case["owner"]["channels"] == ["slack", "email"], case["owner"]
     events = stack.workers.get("/v1/events", params={"correlation_id": case["correlation_id"]}).json()["items"]
     [opened] = [e["event"] for e in events if e["event"]["type"] == "exception.opened"
