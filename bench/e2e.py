@@ -118,7 +118,7 @@ def provision(s: Stack, target: str) -> None:
     out = io.StringIO()
     code = provision_odoo.main(["--target", target, "--only", RULE, "--odoo-url", s.sim.url, "--db", s.sim.db,
                                 "--user", s.sim.login, "--password", s.sim.password, "--workers-url", s.workers,
-                                "--n8n-url", s.n8n.url, "--secret", s.secret], out=out)
+                                "--n8n-url", s.n8n.url, "--secret=" + s.secret], out=out)
     if code != 0:
         raise SystemExit(f"provisioning --target {target} failed:\n{out.getvalue()}")
 
