@@ -57,9 +57,11 @@ def _run_scheduled_workflow(n8n, before: int) -> dict:
 
 
 def _ingested_by_all_runs(n8n) -> int:
-    """Events recovered by every run so far: the run-now one and any the schedule started beside it."""
+    """Events recovered by every finished run: the run-now one and any the schedule started beside it (a run the
+    schedule starts after those finds nothing left to recover)."""
+    finished = [r for r in n8n.api.executions(workflow_id=WORKFLOW_ID) if r.get("stoppedAt")]
     return sum(_node_output(_execution(n8n, run), "Report sweep counts")["missed_events"]["ingested"]
-               for run in _finished_runs(n8n))
+               for run in finished)
 
 
 def _node_output(execution: dict, node: str) -> dict:
