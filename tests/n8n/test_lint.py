@@ -64,7 +64,7 @@ def _node(workflow, name):
     (lambda w: _node(w, "Claim event for handover").update(typeVersion=99), lint.UNKNOWN_NODE_TYPE),
     (lambda w: _node(w, "Claim event for handover").update(type="n8n-nodes-base.noSuchNode"), lint.UNKNOWN_NODE_TYPE),
     (lambda w: _node(w, "Claim event for handover")["parameters"].update(method="DELETE"), lint.UNKNOWN_WORKER_PATH),
-    (lambda w: _node(w, "Read order from Odoo")["credentials"]["odooApi"].update(name="Someone's Odoo"),
+    (lambda w: _node(w, "Claim event for handover")["credentials"]["httpHeaderAuth"].update(name="Someone's key"),
      lint.UNKNOWN_CREDENTIAL),
     (lambda w: _node(w, "Answer accepted")["parameters"].update(
         responseBody="Authorization: Bearer abcdefghijklmnop1234"), lint.LITERAL_SECRET),
@@ -82,7 +82,7 @@ def test_each_rule_catches_its_mistake(tmp_path, openapi, change, rule):
 def test_credential_with_an_instance_id_is_refused(tmp_path, openapi):
     path = tmp_path / "order-confirmed.json"
     workflow = json.loads((paths.WORKFLOWS_DIR / "order-confirmed.json").read_text())
-    _node(workflow, "Read order from Odoo")["credentials"]["odooApi"]["id"] = "aB3dE5gH7jK9mN1p"
+    _node(workflow, "Claim event for handover")["credentials"]["httpHeaderAuth"]["id"] = "aB3dE5gH7jK9mN1p"
     path.write_text(json.dumps(workflow, indent=2, sort_keys=True) + "\n")
     rules = {p.rule for p in run([path], openapi)}
     assert lint.CREDENTIAL_NOT_BY_NAME in rules and lint.NOT_NORMALIZED in rules

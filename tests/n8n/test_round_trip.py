@@ -41,8 +41,9 @@ def test_import_keeps_ids_and_publishes(n8n):
     order = n8n.api.workflow("odooOpsOrderConf")
     assert order["settings"]["errorWorkflow"] == "odooOpsErrorHndl"
     # Credentials are resolved by name on import, to this instance's ids.
-    odoo = next(n for n in order["nodes"] if n["name"] == "Read order from Odoo")
-    assert odoo["credentials"]["odooApi"]["name"] == "Odoo" and odoo["credentials"]["odooApi"]["id"]
+    claim = next(n for n in order["nodes"] if n["name"] == "Claim event for handover")
+    assert claim["credentials"]["httpHeaderAuth"]["name"] == "Kit workers API"
+    assert claim["credentials"]["httpHeaderAuth"]["id"]
 
 
 def test_bootstrap_again_is_an_upsert(n8n):
