@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -111,6 +112,15 @@ def consumption_state(workers, event_id: str, consumer: str) -> str | None:
     return next((i["state"] for i in answer.json()["items"] if i["consumer"] == consumer), None)
 
 
+def expire_claim(stack, event_id: str, consumer: str) -> None:
+    """Time passes until the consumer's lease on the event has run out (a running process has no clock to move, so
+    the lease moves into the past where the workers keep it)."""
+    with sqlite3.connect(stack.env["KIT_DATABASE_URL"].removeprefix("sqlite:///"), timeout=30) as db:
+        moved = db.execute("UPDATE event_consumptions SET lease_until = '2020-01-01T00:00:00.000000Z' "
+                           "WHERE event_id = ? AND consumer = ? AND completed_at IS NULL", (event_id, consumer))
+        assert moved.rowcount == 1, f"{consumer} holds no running claim on event {event_id}"
+
+
 def outbox_state(workers, event_id: str) -> str | None:
     """``pending``/``delivered``/``dead`` for the event's outbox row, None while it has none."""
     rows = workers.get("/v1/outbox", params={"limit": 1000}).json()["items"]
@@ -141,6 +151,28 @@ def settled_runs(n8n, workflow_id: str, trigger: str, event_id: str, at_least: i
     return None
 
 
+def _smtp_credential(stack, **settings) -> dict:
+    """The kit's SMTP credential as rendered from the stack's environment with ``settings`` (KIT_SMTP_*) on top."""
+    from scripts.n8nkit import credentials
+
+    rendered = credentials.render({**stack.n8n.environ, **settings, "KIT_N8N_API_KEY": stack.n8n.api.api_key})
+    return next(c for c in rendered if c["type"] == "smtp")
+
+
+@contextmanager
+def mail_server_down(stack, mail):
+    """n8n's mail goes to a port nothing listens on (a mail server that is down), then back to ``mail``."""
+    def point_at(port: int) -> None:
+        credential = _smtp_credential(stack, KIT_SMTP_HOST="127.0.0.1", KIT_SMTP_PORT=str(port))
+        stack.n8n.api.upsert_credential(credential["name"], credential["type"], credential["data"])
+
+    point_at(free_port())
+    try:
+        yield
+    finally:
+        point_at(mail.smtp_port)
+
+
 @contextmanager
 def notifications(stack, *, slack_api_url: str | None = None):
     """Send the stack's n8n mail to a fresh SMTP sink (yielded) and, given ``slack_api_url``, its Slack calls there.
@@ -148,12 +180,7 @@ def notifications(stack, *, slack_api_url: str | None = None):
     The session stack's credentials point at nothing (they only need to exist for activation). The SMTP
     credential is replaced in the running n8n; the Slack URL is an environment variable of n8n, so n8n is restarted
     with it. Both are put back afterwards."""
-    from scripts.n8nkit import credentials
     from tests.harness.mail_sink import mail_sink_server
-
-    def smtp(environ):
-        rendered = credentials.render({**environ, "KIT_N8N_API_KEY": stack.n8n.api.api_key})
-        return next(c for c in rendered if c["type"] == "smtp")
 
     def restart(extra):
         stack.n8n.stop()
@@ -162,7 +189,7 @@ def notifications(stack, *, slack_api_url: str | None = None):
 
     original_extra = dict(stack.n8n.settings.extra)
     with mail_sink_server() as mail:
-        sink = smtp({**stack.n8n.environ, "KIT_SMTP_HOST": mail.smtp_host, "KIT_SMTP_PORT": str(mail.smtp_port)})
+        sink = _smtp_credential(stack, KIT_SMTP_HOST=mail.smtp_host, KIT_SMTP_PORT=str(mail.smtp_port))
         stack.n8n.api.upsert_credential(sink["name"], sink["type"], sink["data"])
         if slack_api_url:
             restart({**original_extra, "KIT_SLACK_API_URL": slack_api_url})
@@ -171,7 +198,7 @@ def notifications(stack, *, slack_api_url: str | None = None):
         finally:
             if slack_api_url:
                 restart(original_extra)
-            before = smtp(stack.n8n.environ)
+            before = _smtp_credential(stack)
             stack.n8n.api.upsert_credential(before["name"], before["type"], before["data"])
 
 

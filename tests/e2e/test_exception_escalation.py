@@ -1,7 +1,7 @@
 """Exception escalation through the real n8n: a case past its SLA is claimed once ("Escalate now", as the schedule
 does), announced as an exception.escalated event, and its team lead hears once in the team channel and by email;
-a redelivery is answered "already handled", and a Slack refusal leaves the escalation pending for the outbox to
-send again instead of losing it."""
+a redelivery is answered "already handled", a Slack refusal leaves the escalation pending for the outbox to
+send again instead of losing it, and a run that takes over after a failed email does not alert Slack twice."""
 from __future__ import annotations
 
 import sqlite3
@@ -12,7 +12,8 @@ import requests
 
 from scripts.procs import wait_for
 
-from .flows import consumption_state, outbox_delivery, outbox_state, report_shortage, settled_runs
+from .flows import (consumption_state, expire_claim, mail_server_down, outbox_delivery, outbox_state, report_shortage,
+                    settled_runs)
 
 pytestmark = pytest.mark.e2e
 
@@ -20,6 +21,7 @@ WORKFLOW_ID = "odooOpsExcEscalt"
 TRIGGER = "Exception escalated"
 WEBHOOK_PATH = "kit/exception-escalated"
 CONSUMER = "n8n.exception-escalation"
+SLACK_CONSUMER = "n8n.exception-escalation.slack"  # the Slack alert's own claim
 TEAM_CHANNEL = "#cs-exceptions"  # customer_service owns order_fulfillment (python_nodes/exceptions/teams.json)
 LEAD_SLACK, LEAD_EMAIL = "U0CSLEAD", "cs-lead@example.com"
 
@@ -104,3 +106,41 @@ def test_a_refused_slack_alert_leaves_the_escalation_pending_not_lost(stack, peo
     assert consumption_state(stack.workers, event["id"], CONSUMER) == "claimed"
     assert outbox_state(stack.workers, event["id"]) == "pending"  # sent again; a run after the lease tells the lead
     assert alerts(slack, title) == [] and lead_mails(mail, title) == []
+
+    # Both leases run out; the next delivery takes the escalation over and the lead hears, once.
+    expire_claim(stack, event["id"], CONSUMER)
+    expire_claim(stack, event["id"], SLACK_CONSUMER)
+    take_over(stack, event)
+    assert len(alerts(slack, title)) == 1 and len(lead_mails(mail, title)) == 1
+
+
+def test_a_failed_email_to_the_lead_is_sent_again_without_a_second_slack_alert(stack, people):
+    slack, mail, _ = people
+    title = f"Shortage E2E escalation mail down {uuid.uuid4().hex[:8]}"
+    case = breached_case(stack, title)
+    with mail_server_down(stack, mail):
+        escalate_now(stack)
+        event = escalated_event(stack, case)
+        runs = wait_for(lambda: finished_runs(stack, event["id"], 1), 60, what="the run to finish")
+    [failed] = [r for r in runs if "Email the team lead" in r["nodes"]]
+    assert failed["status"] == "error" and "Alert the team lead" in failed["nodes"], failed
+    assert len(alerts(slack, title)) == 1 and lead_mails(mail, title) == []
+    assert consumption_state(stack.workers, event["id"], SLACK_CONSUMER) == "done"
+
+    expire_claim(stack, event["id"], CONSUMER)
+    runs = take_over(stack, event)
+    assert not any("Alert the team lead" in r["nodes"] for r in runs if "Escalation done" in r["nodes"]), runs
+    assert len(alerts(slack, title)) == 1 and len(lead_mails(mail, title)) == 1
+
+
+def take_over(stack, event: dict) -> list[dict]:
+    """Deliver the event again as the outbox does once the failed run's lease ran out (the outbox's own retry may
+    get there first); answer the event's runs once one of them finished the escalation."""
+    again = outbox_delivery(stack, WEBHOOK_PATH, event)
+    assert again.status_code in (200, 409), again.text
+    wait_for(lambda: consumption_state(stack.workers, event["id"], CONSUMER) == "done", 60,
+             what="the escalation to be done")
+    runs = wait_for(lambda: finished_runs(stack, event["id"], 2), 60, what="the runs to finish")
+    [done] = [r for r in runs if "Escalation done" in r["nodes"]]
+    assert done["status"] == "success", done
+    return runs

@@ -1,6 +1,7 @@
 """Exception routing through the real n8n: an opened exception reaches its owner team once (Slack and email as the
 team's settings say), its consumption ends done, a redelivery after a lost answer is answered "already handled"
-and notifies nobody, and a delivery while another run holds the event gets a 409 the outbox retries."""
+and notifies nobody, a delivery while another run holds the event gets a 409 the outbox retries, and a run that
+takes the event over after the email failed sends the email without posting to Slack again."""
 from __future__ import annotations
 
 import uuid
@@ -9,7 +10,8 @@ import pytest
 
 from scripts.procs import wait_for
 
-from .flows import consumption_state, outbox_delivery, outbox_state, report_shortage, settled_runs
+from .flows import (consumption_state, expire_claim, mail_server_down, outbox_delivery, outbox_state, report_shortage,
+                    settled_runs)
 
 pytestmark = pytest.mark.e2e
 
@@ -17,6 +19,7 @@ WORKFLOW_ID = "odooOpsExcRoutng"
 TRIGGER = "Exception opened"
 WEBHOOK_PATH = "kit/exception-opened"
 CONSUMER = "n8n.exception-routing"
+SLACK_CONSUMER = "n8n.exception-routing.slack"  # the Slack post's own claim
 TEAM_CHANNEL = "#cs-exceptions"  # customer_service, owner of order_fulfillment (python_nodes/exceptions/teams.json)
 TEAM_EMAIL = "customer-service@example.com"
 
@@ -126,3 +129,29 @@ def test_a_message_slack_refuses_is_not_taken_for_sent(stack, people):
 
     found = wait_for(letter, 60, what="the dead letter")
     assert "channel_not_found" in found["error_message"], found
+
+
+def test_a_failed_email_is_sent_again_without_posting_to_slack_again(stack, people):
+    slack, mail, _ = people
+    title = f"Shortage E2E mail down {uuid.uuid4().hex[:8]}"
+    with mail_server_down(stack, mail):
+        _, event = open_exception(stack, title)
+        runs = wait_for(lambda: finished_runs(stack, event["id"], 1), 60, what="the run to finish")
+        [failed] = [r for r in runs if "Email the team" in r["nodes"]]
+        assert failed["status"] == "error" and "Post to team channel" in failed["nodes"], failed
+        assert len(slack_about(slack, title)) == 1 and mail_about(mail, title) == []
+        # The channel heard and that is recorded; the event as a whole is not done, so it is delivered again.
+        assert consumption_state(stack.workers, event["id"], SLACK_CONSUMER) == "done"
+        assert consumption_state(stack.workers, event["id"], CONSUMER) == "claimed"
+
+    # The failed run's lease runs out; the next delivery takes the event over and sends only the email.
+    expire_claim(stack, event["id"], CONSUMER)
+    again = outbox_delivery(stack, WEBHOOK_PATH, event)
+    assert again.status_code in (200, 409), again.text  # 409: the outbox's own retry took it over first
+    wait_for(lambda: consumption_state(stack.workers, event["id"], CONSUMER) == "done", 60,
+             what="the notification to be done")
+    mail.wait_for(lambda ms: any(title in m["subject"] for m in ms))
+    runs = wait_for(lambda: finished_runs(stack, event["id"], len(runs) + 1), 60, what="the runs to finish")
+    [takeover] = [r for r in runs if "Notification done" in r["nodes"]]
+    assert takeover["status"] == "success" and "Post to team channel" not in takeover["nodes"], takeover
+    assert len(slack_about(slack, title)) == 1 and len(mail_about(mail, title)) == 1
