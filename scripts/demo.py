@@ -8,7 +8,9 @@ stand-ins and a real n8n; import the workflows; provision Odoo's automation rule
 
 Scenario: (1) an order within policy is released with a chatter note and no approval; (2) an order over the
 customer's credit limit asks finance on Slack and by email, Anna approves with the Slack button, and the note
-names her and the reason; (3) Odoo's webhook is delivered twice and the inbox recognises the duplicate.
+names her and the reason; (3) Odoo's webhook is delivered twice and the inbox recognises the duplicate; (4) a
+delivery runs late without any webhook: the reconciliation sweep opens an exception case and n8n tells its owner
+team in their Slack channel.
 Everything keeps running afterwards (open the n8n canvas) until Ctrl-C, or stops at once with --exit.
 """
 from __future__ import annotations
@@ -204,7 +206,29 @@ class Demo:
         say(f"odoo     posted the webhook {len(posts)} times; the inbox answered HTTP "
             f"{', '.join(str(w['status']) for w in posts)} (201 recorded, 200 duplicate)")
         say(f"workers  {len(events)} event recorded for {again['name']}, released once")
-        return {"within": within, "over": over, "again": again, "approval": approval["id"], "events": len(events)}
+
+        say("scenario 4: a delivery runs late and nobody told the kit")
+        late = self.late_delivery(within)
+        say(f"odoo     {late['name']} for {within['name']} was due {late['scheduled_date']} and is still {late['state']}")
+        say("n8n      the reconciliation sweep runs (every 5 minutes; here at once through kit/reconcile-now)")
+        answer = requests.post(f"{self.url['n8n']}/webhook/kit/reconcile-now", json={}, timeout=30,
+                               headers={"X-Kit-Token": self.env["KIT_N8N_TOKEN"]})
+        answer.raise_for_status()
+        alert = wait_for(lambda: [
+            m for m in requests.get(self.url["slack"] + "/_stub/messages", timeout=5).json()
+            if late["name"] in m["text"] and m["posted_to"].startswith("#")], TIMEOUT,
+            what=f"the Slack alert about {late['name']}")[-1]
+        say(f"slack    {alert['posted_to']}: {alert['text'].splitlines()[0][:100]}")
+        return {"within": within, "over": over, "again": again, "approval": approval["id"], "events": len(events),
+                "late": late}
+
+    def late_delivery(self, order: dict) -> dict:
+        """The order's delivery, its scheduled date moved two days back (as if the warehouse never shipped it)."""
+        [picking_id] = self.rpc("stock.picking", "search", [("sale_id", "=", order["id"])])
+        due = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 2 * 86400))
+        self.rpc("stock.picking", "write", [picking_id], {"scheduled_date": due})
+        [picking] = self.rpc("stock.picking", "read", [picking_id], ["name", "state", "scheduled_date"])
+        return picking
 
     def report(self, result: dict) -> None:
         timeline = self.workers(f"/v1/timeline/sale.order:{result['over']['id']}")["entries"]
@@ -236,7 +260,7 @@ def main(argv=None) -> int:
         demo.provision_odoo()
         result = demo.run_scenario()
         demo.report(result)
-        say("all three scenarios passed")
+        say("all four scenarios passed")
         if not args.exit:
             say("everything keeps running: press Ctrl-C to stop")
             try:

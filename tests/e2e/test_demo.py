@@ -16,4 +16,5 @@ def test_demo_runs_every_scenario_end_to_end(tmp_path):
     assert "Within policy: no approval needed" in out
     assert "Anna presses Approve" in out and "decision: approve" in out
     assert "answered HTTP 201, 200" in out and "1 event recorded" in out
-    assert "release.applied" in out and "all three scenarios passed" in out
+    assert "release.applied" in out and "all four scenarios passed" in out
+    assert "scheduled date" in out.split("scenario 4:")[1] and "slack    #" in out.split("scenario 4:")[1]
