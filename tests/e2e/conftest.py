@@ -13,11 +13,12 @@ import requests
 
 from python_nodes.allocation.network import EXAMPLE_FILE as EXAMPLE_NETWORK
 from tests.harness import n8n as n8n_harness
+from tests.harness.mail_sink import MailSink, mail_sink_server
 from tests.harness.odoo_sim import SimInfo, odoo_sim_server
-from tests.harness.slack_stub import slack_stub_server
+from tests.harness.slack_stub import SlackStub, slack_stub_server
 from scripts.procs import free_port, start_workers, stop
 
-from .flows import SlackGate, notifications
+from .flows import SlackGate
 
 WEBHOOK_SECRET = "e2e-odoo-webhook-secret-7f3a"
 API_TOKEN = "e2e-workers-api-token-91c2"
@@ -55,6 +56,9 @@ class Stack:
     desk: WorkersProcess  # a second workers instance on the same database: records dead letters while `workers` is down
     n8n: n8n_harness.N8nInfo
     env: dict
+    slack: SlackStub  # where n8n's and the workers' Slack calls end up, through `gate`
+    gate: SlackGate
+    mail: MailSink  # n8n's and the workers' SMTP server
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +68,12 @@ def stack():
     folder = Path(tempfile.mkdtemp(prefix="kit-e2e-"))
     with ExitStack() as stack_:
         sim = stack_.enter_context(odoo_sim_server())
+        # Slack and mail stand-ins from the start: every notification of the session (the scheduled sweeps' too)
+        # reaches them instead of failing against slack.com and being retried in the background.
+        slack = stack_.enter_context(slack_stub_server(bot_token="xoxb-e2e-" + API_TOKEN[-4:]))
+        gate = SlackGate(slack.url)
+        slack_api_url = stack_.enter_context(gate.serving()) + "/api"
+        mail = stack_.enter_context(mail_sink_server())
         n8n_port = free_port()
         env = {
             "KIT_WEBHOOK_SECRET": WEBHOOK_SECRET, "KIT_API_TOKEN": API_TOKEN, "KIT_N8N_TOKEN": N8N_TOKEN,
@@ -75,8 +85,9 @@ def stack():
             "KIT_OUTBOX_BACKOFF_BASE": "0.2", "KIT_OUTBOX_BACKOFF_MAX": "4", "KIT_OUTBOX_MAX_ATTEMPTS": "200",
             # The operations network stock-shortage plans over (the example warehouses match the simulator's).
             "KIT_NETWORK_FILE": str(EXAMPLE_NETWORK),
-            # Credentials of the other kit workflows (Slack, mail) only need to exist for activation here.
-            "KIT_SLACK_BOT_TOKEN": "xoxb-e2e-placeholder", "KIT_SMTP_HOST": "127.0.0.1", "KIT_SMTP_PORT": "2525",
+            "KIT_SLACK_BOT_TOKEN": slack.bot_token, "KIT_SLACK_API_URL": slack_api_url,
+            "KIT_SMTP_HOST": mail.smtp_host, "KIT_SMTP_PORT": str(mail.smtp_port), "KIT_SMTP_USER": "",
+            "KIT_SMTP_PASSWORD": "",
         }
         workers = WorkersProcess(env, folder, "workers")
         desk = WorkersProcess({**env, "KIT_OUTBOX_ENABLED": "false"}, folder, "desk")
@@ -85,18 +96,18 @@ def stack():
         desk.start()
         stack_.callback(desk.stop)
         n8n = stack_.enter_context(n8n_harness.n8n_server(env, workers_url=workers.url, dead_letters_url=desk.url,
-                                                          port=n8n_port))
-        yield Stack(sim=sim, workers=workers, desk=desk, n8n=n8n, env=env)
+                                                          port=n8n_port,
+                                                          extra={"KIT_SLACK_API_URL": slack_api_url}))
+        yield Stack(sim=sim, workers=workers, desk=desk, n8n=n8n, env=env, slack=slack, gate=gate, mail=mail)
     if os.environ.get("KIT_E2E_KEEP_LOGS"):
         print(f"e2e logs kept in {folder}")
     else:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def people(stack):
-    """The Slack stub (behind a gate) and a mail sink, wired into the session's n8n for this module."""
-    with slack_stub_server(bot_token=stack.env["KIT_SLACK_BOT_TOKEN"]) as slack:
-        gate = SlackGate(slack.url)
-        with gate.serving() as gate_url, notifications(stack, slack_api_url=gate_url + "/api") as mail:
-            yield slack, mail, gate
+    """The session's Slack stub, mail sink and the gate in front of Slack, let through again after each test."""
+    yield stack.slack, stack.mail, stack.gate
+    stack.gate.refusing = None
+    stack.gate.open.set()

@@ -142,64 +142,38 @@ def workflow_runs(n8n, workflow_id: str, trigger: str) -> list[dict]:
 
 
 def settled_runs(n8n, workflow_id: str, trigger: str, event_id: str, at_least: int,
-                 waiting: int = 0) -> list[dict] | None:
-    """The event's runs once ``at_least`` exist and none is still running (``waiting`` of them parked in a Wait)."""
-    runs = [r for r in workflow_runs(n8n, workflow_id, trigger) if r["event_id"] == event_id]
+                 waiting: int = 0, ran: str | None = None) -> list[dict] | None:
+    """The event's runs once ``at_least`` exist and none is still running (``waiting`` of them parked in a Wait),
+    and one of them ran the node ``ran`` when given.
+
+    A run still going has no data yet, so no event id: while any run of the workflow goes on, wait. n8n also marks
+    a run finished a moment before it stores the run's data, which ``ran`` waits out."""
+    every = workflow_runs(n8n, workflow_id, trigger)
+    if any(r["status"] in ("new", "running") for r in every):
+        return None
+    runs = [r for r in every if r["event_id"] == event_id]
     parked = [r for r in runs if r["status"] == "waiting"]
-    if len(runs) >= at_least and len(parked) == waiting and all(r["status"] not in ("new", "running") for r in runs):
-        return runs
-    return None
-
-
-def _smtp_credential(stack, **settings) -> dict:
-    """The kit's SMTP credential as rendered from the stack's environment with ``settings`` (KIT_SMTP_*) on top."""
-    from scripts.n8nkit import credentials
-
-    rendered = credentials.render({**stack.n8n.environ, **settings, "KIT_N8N_API_KEY": stack.n8n.api.api_key})
-    return next(c for c in rendered if c["type"] == "smtp")
+    if len(runs) < at_least or len(parked) != waiting or (ran and not any(ran in r["nodes"] for r in runs)):
+        return None
+    return runs
 
 
 @contextmanager
-def mail_server_down(stack, mail):
-    """n8n's mail goes to a port nothing listens on (a mail server that is down), then back to ``mail``."""
+def mail_server_down(stack):
+    """n8n's mail goes to a port nothing listens on (a mail server that is down), then back to the session's sink."""
+    from scripts.n8nkit import credentials
+
     def point_at(port: int) -> None:
-        credential = _smtp_credential(stack, KIT_SMTP_HOST="127.0.0.1", KIT_SMTP_PORT=str(port))
-        stack.n8n.api.upsert_credential(credential["name"], credential["type"], credential["data"])
+        rendered = credentials.render({**stack.n8n.environ, "KIT_SMTP_PORT": str(port),
+                                       "KIT_N8N_API_KEY": stack.n8n.api.api_key})
+        smtp = next(c for c in rendered if c["type"] == "smtp")
+        stack.n8n.api.upsert_credential(smtp["name"], smtp["type"], smtp["data"])
 
     point_at(free_port())
     try:
         yield
     finally:
-        point_at(mail.smtp_port)
-
-
-@contextmanager
-def notifications(stack, *, slack_api_url: str | None = None):
-    """Send the stack's n8n mail to a fresh SMTP sink (yielded) and, given ``slack_api_url``, its Slack calls there.
-
-    The session stack's credentials point at nothing (they only need to exist for activation). The SMTP
-    credential is replaced in the running n8n; the Slack URL is an environment variable of n8n, so n8n is restarted
-    with it. Both are put back afterwards."""
-    from tests.harness.mail_sink import mail_sink_server
-
-    def restart(extra):
-        stack.n8n.stop()
-        stack.n8n.settings.extra = extra
-        stack.n8n.start()
-
-    original_extra = dict(stack.n8n.settings.extra)
-    with mail_sink_server() as mail:
-        sink = _smtp_credential(stack, KIT_SMTP_HOST=mail.smtp_host, KIT_SMTP_PORT=str(mail.smtp_port))
-        stack.n8n.api.upsert_credential(sink["name"], sink["type"], sink["data"])
-        if slack_api_url:
-            restart({**original_extra, "KIT_SLACK_API_URL": slack_api_url})
-        try:
-            yield mail
-        finally:
-            if slack_api_url:
-                restart(original_extra)
-            before = _smtp_credential(stack)
-            stack.n8n.api.upsert_credential(before["name"], before["type"], before["data"])
+        point_at(stack.mail.smtp_port)
 
 
 class SlackGate:

@@ -11,8 +11,7 @@ import pytest
 from scripts.procs import wait_for
 
 from .conftest import WEBHOOK_SECRET
-from .flows import (consumption_state, notifications, outbox_delivery, outbox_state, rpc, settled_runs,
-                    workflow_runs)
+from .flows import consumption_state, outbox_delivery, outbox_state, rpc, settled_runs, workflow_runs
 
 pytestmark = pytest.mark.e2e
 
@@ -29,11 +28,10 @@ EFFECT_NODES = {"Plan fulfillment", "Apply plan in Odoo", "Ask ops to decide", "
 GATE_NODES = {"Already handled (redelivery)", "Answer in progress"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def mail(stack):
-    """A mail sink for n8n's SMTP credential."""
-    with notifications(stack) as sink:
-        yield sink
+    """The session's mail sink, where n8n's SMTP credential points."""
+    return stack.mail
 
 
 def shortage(stack, *, promised: date) -> tuple[int, dict]:
