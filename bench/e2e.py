@@ -72,8 +72,9 @@ class Stack:
         self.folder = folder
         self.secret, self.api_token, self.n8n_token = (secrets.token_urlsafe(18) for _ in range(3))
         self.sim = stack.enter_context(odoo_sim_server())
-        # Orders over their customer's credit open exception cases, which the kit announces on Slack and by mail:
-        # stand-ins for both, so those runs succeed as they would in production instead of retrying for minutes.
+        # The kit tells people on Slack and by mail (approvals from the workers, exception cases such as the late
+        # deliveries the 5-minute sweep finds from n8n): stand-ins for both, so those runs succeed as in
+        # production instead of failing and being retried for minutes.
         slack = stack.enter_context(slack_stub_server(bot_token="xoxb-" + secrets.token_hex(8),
                                                       signing_secret=secrets.token_urlsafe(18)))
         mail = stack.enter_context(mail_sink_server())
@@ -84,7 +85,8 @@ class Stack:
             "KIT_API_TOKEN": self.api_token, "KIT_N8N_TOKEN": self.n8n_token,
             "KIT_SLACK_SIGNING_SECRET": slack.signing_secret,
             "KIT_SLACK_BOT_TOKEN": slack.bot_token, "KIT_SLACK_API_URL": slack.api_url,
-            "KIT_SMTP_HOST": "127.0.0.1", "KIT_SMTP_PORT": str(mail.smtp_port), "KIT_SMTP_USER": "", "KIT_SMTP_PASSWORD": "",
+            "KIT_SMTP_HOST": mail.smtp_host, "KIT_SMTP_PORT": str(mail.smtp_port), "KIT_SMTP_USER": "",
+            "KIT_SMTP_PASSWORD": "",
             "KIT_APPROVERS_FILE": str(ROOT / "python_nodes/approvals/approvers.example.json"),
             "KIT_DATABASE_URL": f"sqlite:///{folder}/kit.sqlite3",
             "KIT_N8N_WEBHOOK_BASE": f"http://127.0.0.1:{n8n_port}/webhook",
