@@ -209,7 +209,8 @@ class Demo:
 
         say("scenario 4: a delivery runs late and nobody told the kit")
         late = self.late_delivery(within)
-        say(f"odoo     {late['name']} for {within['name']} was due {late['scheduled_date']} and is still {late['state']}")
+        say(f"odoo     {late['name']} for {within['name']} was due {late['scheduled_date']} "
+            f"and is still {late['state']}")
         say("n8n      the reconciliation sweep runs (every 5 minutes; here at once through kit/reconcile-now)")
         answer = requests.post(f"{self.url['n8n']}/webhook/kit/reconcile-now", json={}, timeout=30,
                                headers={"X-Kit-Token": self.env["KIT_N8N_TOKEN"]})
