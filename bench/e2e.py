@@ -99,8 +99,7 @@ class Stack:
         self.recorder = stack.enter_context(workers({**self.env, "KIT_N8N_WEBHOOK_BASE": "",
                                                      "KIT_OUTBOX_ENABLED": "false"}, folder, "recorder",
                                                     processes=1))
-        self.n8n = stack.enter_context(n8n_server(self.env, workers_url=self.workers, port=n8n_port,
-                                                  extra={"KIT_SLACK_API_URL": slack.api_url}))
+        self.n8n = stack.enter_context(n8n_server(self.env, workers_url=self.workers, port=n8n_port))
 
     @property
     def api(self):

@@ -18,15 +18,13 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.e2e import post_all  # noqa: E402
 from scripts.n8nkit import paths, sync  # noqa: E402
 from tests.harness.n8n import n8n_server  # noqa: E402
 
@@ -152,17 +150,7 @@ def wait_idle(pid: int) -> float:
 
 
 def post_many(url: str, count: int, clients: int) -> None:
-    local = threading.local()
-
-    def send(index: int) -> int:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        return local.session.post(url, json={"id": index}, timeout=60).status_code
-
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        failed = [code for code in pool.map(send, range(count)) if code != 200]
-    if failed:
-        raise SystemExit(f"{len(failed)} of {count} posts to {url} failed: {failed[:5]}")
+    post_all(url, [{"id": index} for index in range(count)], lambda _: {}, clients)
 
 
 def cost(n8n, pid: int, path: str, runs: int, clients: int) -> tuple[float, float]:

@@ -99,9 +99,7 @@ class Demo:
 
     def start_n8n(self) -> None:
         settings = runtime.Settings(user_folder=self.folder / "n8n", port=self.ports["n8n"], broker_port=free_port(),
-                                    workers_url=self.url["workers"],
-                                    # The exception workflows post to Slack at $env.KIT_SLACK_API_URL: the stand-in.
-                                    extra={"KIT_SLACK_API_URL": self.env["KIT_SLACK_API_URL"]})
+                                    workers_url=self.url["workers"], extra=runtime.workflow_variables(self.env))
         say("n8n      starting the pinned n8n (first start takes a minute: database migrations)")
         proc = runtime.spawn(settings)
         self.stack.callback(runtime.stop, settings, proc)

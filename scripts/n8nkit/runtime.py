@@ -18,6 +18,14 @@ START_TIMEOUT = 240.0  # first start runs n8n's migrations; on 2 busy cores that
 STOP_TIMEOUT = 30.0
 PID_FILE = "n8n.pid"
 LOG_FILE = "n8n.log"
+# What the workflows read through $env besides the URLs the settings below give n8n: taken from the kit's own
+# environment, as the workers take them (a test checks that every $env name in the workflows is covered).
+WORKFLOW_VARIABLES = ("KIT_SLACK_API_URL", "KIT_MAIL_FROM", "KIT_CUSTOMER_SERVICE_EMAIL")
+
+
+def workflow_variables(environ) -> dict:
+    """The ``WORKFLOW_VARIABLES`` set in ``environ``, for an n8n started with a kit environment other than its own."""
+    return {name: environ[name] for name in WORKFLOW_VARIABLES if environ.get(name)}
 
 
 class NotInstalled(RuntimeError):

@@ -96,8 +96,7 @@ def stack():
         desk.start()
         stack_.callback(desk.stop)
         n8n = stack_.enter_context(n8n_harness.n8n_server(env, workers_url=workers.url, dead_letters_url=desk.url,
-                                                          port=n8n_port,
-                                                          extra={"KIT_SLACK_API_URL": slack_api_url}))
+                                                          port=n8n_port))
         yield Stack(sim=sim, workers=workers, desk=desk, n8n=n8n, env=env, slack=slack, gate=gate, mail=mail)
     if os.environ.get("KIT_E2E_KEEP_LOGS"):
         print(f"e2e logs kept in {folder}")

@@ -112,10 +112,15 @@ def consumption_state(workers, event_id: str, consumer: str) -> str | None:
     return next((i["state"] for i in answer.json()["items"] if i["consumer"] == consumer), None)
 
 
+def workers_database(stack) -> sqlite3.Connection:
+    """The workers' SQLite file, for a test that makes time pass: a running process has no clock to move, so a
+    deadline moves into the past where the workers keep it. Use it as ``with workers_database(stack) as db:``."""
+    return sqlite3.connect(stack.env["KIT_DATABASE_URL"].removeprefix("sqlite:///"), timeout=30)
+
+
 def expire_claim(stack, event_id: str, consumer: str) -> None:
-    """Time passes until the consumer's lease on the event has run out (a running process has no clock to move, so
-    the lease moves into the past where the workers keep it)."""
-    with sqlite3.connect(stack.env["KIT_DATABASE_URL"].removeprefix("sqlite:///"), timeout=30) as db:
+    """Time passes until the consumer's lease on the event has run out."""
+    with workers_database(stack) as db:
         moved = db.execute("UPDATE event_consumptions SET lease_until = '2020-01-01T00:00:00.000000Z' "
                            "WHERE event_id = ? AND consumer = ? AND completed_at IS NULL", (event_id, consumer))
         assert moved.rowcount == 1, f"{consumer} holds no running claim on event {event_id}"

@@ -4,7 +4,6 @@ a redelivery is answered "already handled", a Slack refusal leaves the escalatio
 send again instead of losing it, and a run that takes over after a failed email does not alert Slack twice."""
 from __future__ import annotations
 
-import sqlite3
 import uuid
 
 import pytest
@@ -13,7 +12,7 @@ import requests
 from scripts.procs import wait_for
 
 from .flows import (consumption_state, expire_claim, mail_server_down, outbox_delivery, outbox_state, report_shortage,
-                    settled_runs)
+                    settled_runs, workers_database)
 
 pytestmark = pytest.mark.e2e
 
@@ -29,8 +28,7 @@ LEAD_SLACK, LEAD_EMAIL = "U0CSLEAD", "cs-lead@example.com"
 def breached_case(stack, title: str) -> dict:
     """A shortage case on a fresh Odoo order whose SLA has run out."""
     case = report_shortage(stack, title)
-    # Time passes: the SLA is hours away, so move it into the past where the workers keep it.
-    with sqlite3.connect(stack.env["KIT_DATABASE_URL"].removeprefix("sqlite:///"), timeout=30) as db:
+    with workers_database(stack) as db:  # time passes: the SLA was hours away
         db.execute("UPDATE exception_cases SET sla_due_at = '2020-01-01T00:00:00.000000Z' WHERE id = ?",
                    (case["id"],))
     return case

@@ -45,10 +45,9 @@ def installed() -> bool:
 
 @contextmanager
 def n8n_server(env: dict | None = None, *, bootstrap_kit: bool = True, save_successes: bool = True,
-               workers_url: str = "http://127.0.0.1:9", dead_letters_url: str = "", port: int | None = None,
-               extra: dict | None = None):
+               workers_url: str = "http://127.0.0.1:9", dead_letters_url: str = "", port: int | None = None):
     """Start n8n on a free port with a fresh user folder; bootstrap owner, key, credentials and workflows.
-    ``extra`` adds variables to n8n's own environment (what workflows read through ``$env``)."""
+    ``env`` is the kit's environment: the credentials' values and what the workflows read through ``$env``."""
     if not paths.installed():
         raise RuntimeError("n8n is not installed: run scripts/install_n8n.sh (the tests need the real n8n)")
     folder = Path(tempfile.mkdtemp(prefix="kit-n8n-"))
@@ -56,7 +55,7 @@ def n8n_server(env: dict | None = None, *, bootstrap_kit: bool = True, save_succ
                                 dead_letters_url=dead_letters_url, save_successes=save_successes,
                                 # A stop waits at most 5 s for running executions, then abandons them, as an
                                 # n8n that is killed would (the default 30 s only makes tests slower).
-                                extra={"N8N_GRACEFUL_SHUTDOWN_TIMEOUT": "5", **(extra or {})})
+                                extra={"N8N_GRACEFUL_SHUTDOWN_TIMEOUT": "5", **runtime.workflow_variables(env or {})})
     proc = runtime.spawn(settings)
     info = N8nInfo(url=settings.base_url, api=N8nApi(settings.base_url), settings=settings, environ=dict(env or {}),
                    proc=proc)

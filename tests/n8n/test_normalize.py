@@ -1,5 +1,6 @@
 """Normalization and credential rendering: pure functions, no n8n needed."""
 import json
+import re
 
 import pytest
 
@@ -81,3 +82,12 @@ def test_scripts_reach_the_n8n_kit_n8n_url_names_while_the_local_one_stays_on_lo
     started = remote.environment()  # what the kit's own n8n would be started with
     assert started["WEBHOOK_URL"] == "http://127.0.0.1:5700/" and started["KIT_N8N_URL"] == "http://127.0.0.1:5700"
     assert runtime.Settings.from_env({"KIT_N8N_PORT": "5700"}).base_url == "http://127.0.0.1:5700"
+
+
+def test_every_env_variable_a_workflow_reads_reaches_n8n():
+    read = {name for path in paths.WORKFLOWS_DIR.glob("*.json")
+            for name in re.findall(r"\$env\.(\w+)", path.read_text())}
+    given = set(runtime.Settings().environment()) | set(runtime.WORKFLOW_VARIABLES)
+    assert read and read <= given, read - given
+    assert runtime.workflow_variables({"KIT_SLACK_API_URL": "http://stub/api", "KIT_MAIL_FROM": "",
+                                       "OTHER": "x"}) == {"KIT_SLACK_API_URL": "http://stub/api"}
