@@ -6,7 +6,6 @@ import re
 import uuid
 
 from .. import clock, contracts, metrics
-from ..audit import service as audit_log
 from ..errors import ApiError, Conflict, Unauthorized, Unprocessable
 from ..idempotency import service as idempotency
 from ..outbox import service as outbox
@@ -68,7 +67,7 @@ def normalize(body: dict, *, type_hint: str | None = None, source: str = "odoo")
 def ingest(db, config, body: dict, *, type_hint: str | None = None, origin: str = ORIGIN_WEBHOOK) -> tuple[int, dict]:
     """Record the event once: ``(201, {event, duplicate: false})`` first, ``(200, {.., duplicate: true})`` after.
 
-    Everything (the event row, which is the claim of its key, outbox row, audit entry) commits in one transaction,
+    Everything (the event row, which is the claim of its key, and its outbox row) commits in one transaction,
     so a rejected or failed request leaves nothing behind.
     """
     envelope = normalize(body, type_hint=type_hint)
@@ -101,11 +100,8 @@ def ingest_many(db, config, items: list[tuple[dict, str | None]], *, origin: str
 def _record(tx, config, envelope: dict, origin: str) -> tuple[int, dict]:
     """The event's row is its idempotency claim: unique by key (and by id, derived from the key), kept as long as
     the event, so a report of it any time later is a duplicate and never a second event."""
-    if store.insert(tx, envelope, origin, clock.iso()):
+    if store.insert(tx, envelope, origin, clock.iso()):  # the row is also the event's entry in its timeline
         outbox.enqueue(tx, config, envelope)
-        audit_log.record(tx, actor=origin, action="event.recorded", subject=envelope["subject"],
-                         correlation_id=envelope["correlationid"],
-                         data={"type": envelope["type"], "key": envelope["idempotencykey"]})
         return 201, {"event": envelope, "duplicate": False}
     recorded = store.by_key(tx, envelope["idempotencykey"])
     if recorded is None:  # a client-built envelope reusing another event's id

@@ -86,6 +86,15 @@ def listing(tx, *, event_type: str | None, correlation_id: str | None, limit: in
     return [{"event": json.loads(r["envelope"]), "origin": r["origin"], "received_at": r["received_at"]} for r in rows]
 
 
+def timeline_entries(tx, correlation_id: str, limit: int = 1000) -> list[dict]:
+    """The object's recorded events as entries of its timeline (who reported what, when it arrived)."""
+    rows = tx.fetchall("SELECT id, idempotency_key, type, subject, origin, received_at FROM events "
+                       "WHERE correlation_id = ? ORDER BY received_at, id LIMIT ?", (correlation_id, limit))
+    return [{"id": r["id"], "at": r["received_at"], "actor": r["origin"], "action": "event.recorded",
+             "subject": r["subject"], "correlation_id": correlation_id, "reason_codes": [],
+             "data": {"type": r["type"], "key": r["idempotency_key"]}} for r in rows]
+
+
 def consume(tx, event_id: str, consumer: str, at: str, lease_until: str | None = None) -> str:
     """Claim the event for ``consumer``: CLAIMED when this caller does the effect, DONE when it was done before,
     BUSY while another caller's lease runs. Without a lease the claim counts as done at once. An expired lease

@@ -24,6 +24,10 @@ class IntegrityError(Exception):
     """A uniqueness or foreign-key constraint refused the write (same meaning on both backends)."""
 
 
+class CommitFailed(Exception):
+    """A SQLite commit group did not commit: none of its transactions wrote anything."""
+
+
 class Tx:
     """One open transaction; rows come back as dicts."""
 
@@ -98,8 +102,8 @@ class Database:
             self.path = url[len("sqlite:///"):]
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._local = threading.local()
             self._writer = _WriterLock(self.path)
+            self._groups = _CommitGroups(self._sqlite_conn, self._writer)
         else:
             raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path or postgresql://...")
 
@@ -110,16 +114,8 @@ class Database:
                 with conn.transaction():
                     yield Tx(conn, POSTGRESQL)
             return
-        conn = self._sqlite_conn()
-        with self._writer:
-            # BEGIN IMMEDIATE takes the write lock up front, so writers queue instead of failing mid-transaction.
-            _execute_when_unlocked(conn, "BEGIN IMMEDIATE")
-            try:
-                yield Tx(conn, SQLITE)
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+        with self._groups.member() as conn:
+            yield Tx(conn, SQLITE)
 
     def ping(self) -> bool:
         with self.transaction() as tx:
@@ -130,24 +126,120 @@ class Database:
         if self.dialect == POSTGRESQL:
             self._pool.close()
         else:
-            conn = getattr(self._local, "conn", None)
-            if conn is not None:
-                conn.close()
-                self._local.conn = None
+            self._groups.close()
 
     def _sqlite_conn(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            # Turning a fresh file to WAL needs it alone and SQLite answers "locked" at once instead of waiting,
-            # so the worker processes starting together on one file take turns.
-            with self._writer:
-                _execute_when_unlocked(conn, "PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        # Turning a fresh file to WAL needs it alone and SQLite answers "locked" at once instead of waiting,
+        # so the worker processes starting together on one file take turns.
+        with self._writer:
+            _execute_when_unlocked(conn, "PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
         return conn
+
+
+class _CommitGroups:
+    """SQLite transactions of one process's threads, run one at a time on one connection, share a commit.
+
+    Each transaction runs in a savepoint of an open write transaction; the last of the threads that queued while
+    it ran commits for all of them (at most ``limit``), and each caller returns only once that commit is done. A
+    burst of webhooks thus pays one BEGIN, one file lock and one commit for several requests instead of one each,
+    and the lock changes hands once per group instead of once per request. A transaction that fails is rolled back
+    to its savepoint alone; a failed commit fails every member of the group, and none of them wrote anything.
+    """
+
+    def __init__(self, connect, writer: "_WriterLock", limit: int = 32):
+        self._connect = connect
+        self._writer = writer
+        self._limit = limit
+        self._conn = None
+        self._pid = None
+        self._turn = threading.Lock()  # one transaction on the connection at a time
+        self._queue = threading.Lock()  # guards _queued
+        self._queued = 0
+        self._group = None
+
+    @contextmanager
+    def member(self):
+        with self._queue:
+            self._queued += 1
+        with self._turn:
+            with self._queue:
+                self._queued -= 1
+            group = self._group or self._open()
+            intact = False  # the group's transaction holds exactly the work of its finished members
+            try:
+                self._conn.execute("SAVEPOINT member")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK TO member")
+                    self._conn.execute("RELEASE member")
+                    intact = True
+                    raise
+                self._conn.execute("RELEASE member")
+                intact = True
+            finally:
+                self._end_turn(group, intact)
+        group.committed.wait()
+        if group.error is not None:
+            raise CommitFailed(f"the transaction did not commit: {group.error}") from group.error
+
+    def close(self) -> None:
+        with self._turn:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    def _open(self) -> "_Group":
+        if self._pid != os.getpid() or self._conn is None:  # a forked child opens its own connection
+            self._conn, self._pid = self._connect(), os.getpid()
+        self._writer.__enter__()
+        try:
+            # BEGIN IMMEDIATE takes the write lock up front, so writers queue instead of failing mid-transaction.
+            _execute_when_unlocked(self._conn, "BEGIN IMMEDIATE")
+        except BaseException:
+            self._writer.__exit__()
+            raise
+        self._group = _Group()
+        return self._group
+
+    def _end_turn(self, group: "_Group", intact: bool) -> None:
+        """Commit the group when nobody else is queued to join it (or it is full); roll all of it back when a
+        savepoint could not be undone. Called holding the turn."""
+        group.size += 1
+        if intact:
+            with self._queue:
+                if self._queued and group.size < self._limit:
+                    return
+        self._group = None
+        try:
+            if intact:
+                self._conn.commit()
+            else:
+                group.error = RuntimeError("a transaction of the group could not be rolled back alone")
+        except BaseException as error:
+            group.error = error
+        finally:
+            if group.error is not None:
+                self._rollback()
+            self._writer.__exit__()
+            group.committed.set()
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.rollback()
+        except sqlite3.Error:  # the connection is unusable: the next group opens a new one
+            self._conn = None
+
+
+class _Group:
+    def __init__(self):
+        self.size = 0
+        self.error = None
+        self.committed = threading.Event()
 
 
 class _WriterLock:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from python_nodes import contracts
+from python_nodes.audit import service as audit
 
 
 def test_unknown_path_and_wrong_method_answer_the_json_error_shape(client):
@@ -57,9 +58,17 @@ def test_every_api_route_declares_its_contract(app):
     assert not missing, f"routes without @contract: {missing}"
 
 
-def test_timeline_lists_what_happened_to_one_object(client):
+def test_timeline_lists_what_happened_to_one_object(app, client):
+    """The events that reported the object (their rows are the record) and the audit log's decisions, by time."""
     body = {"_action": "a(#1)", "_id": 5, "_model": "sale.order", "id": 5, "state": "sale",
             "write_date": "2026-11-20 09:15:02"}
-    client.post("/v1/events", json=body)
+    event = client.post("/v1/events", json=body).json["event"]
+    with app.extensions["kit.db"].transaction() as tx:
+        audit.record(tx, actor="workers", action="release.decided", subject="sale.order/5",
+                     correlation_id="sale.order:5", reason_codes=["within_credit"])
+    client.post("/v1/events", json=body)  # a duplicate adds nothing
     entries = client.get("/v1/timeline/sale.order:5").json["entries"]
-    assert [(e["action"], e["subject"]) for e in entries] == [("event.recorded", "sale.order/5")]
+    assert [(e["action"], e["actor"], e["subject"]) for e in entries] == [
+        ("event.recorded", "odoo_webhook", "sale.order/5"), ("release.decided", "workers", "sale.order/5")]
+    assert entries[0]["id"] == event["id"]
+    assert entries[0]["data"] == {"type": "sale.order.confirmed", "key": "sale.order:5:state:sale"}
