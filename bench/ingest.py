@@ -107,8 +107,10 @@ def measure_wrk(url: str, seconds: float, clients: int, script: str | None, keep
     return float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))
 
 
-def bench_backend(database_url: str, args) -> dict[str, tuple[float, float]]:
-    """``{connection mode: (trivial req/s, ingest req/s)}``, medians over the rounds, on one gunicorn."""
+def bench_backend(database_url: str, args) -> dict[str, tuple[float, float, float]]:
+    """``{connection mode: (trivial req/s, ingest req/s, ratio)}`` on one gunicorn: the rates' medians over the
+    rounds, and the median of each round's ratio (its two measures ran back to back, so a slow spell of the
+    machine weighs on both sides of it)."""
     found = {}
     with workers_server(PRODUCTION, database_url=database_url, workers=args.workers, threads=args.threads) as base:
         script = Path(tempfile.mkdtemp(prefix="kit-wrk-")) / "ingest.lua"
@@ -133,7 +135,8 @@ def bench_backend(database_url: str, args) -> dict[str, tuple[float, float]]:
             for _ in range(args.rounds):  # interleave so machine noise hits both alike
                 trivial_rates.append(trivial(seconds=args.seconds))
                 ingest_rates.append(ingest(seconds=args.seconds))
-            found[mode] = statistics.median(trivial_rates), statistics.median(ingest_rates)
+            found[mode] = (statistics.median(trivial_rates), statistics.median(ingest_rates),
+                           statistics.median(i / t for t, i in zip(trivial_rates, ingest_rates)))
     return found
 
 
@@ -165,8 +168,7 @@ def main() -> None:
             finally:
                 with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        for mode, (trivial, ingest) in found.items():
-            ratio = ingest / trivial
+        for mode, (trivial, ingest, ratio) in found.items():
             verdict = "ok" if ratio >= targets[backend] else "BELOW"
             print(f"{backend:<11} {mode:<11} {trivial:>14.0f} {ingest:>13.0f} {ratio:>6.2f} {targets[backend]:>6.2f} "
                   f"{verdict}")
