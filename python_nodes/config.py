@@ -64,7 +64,7 @@ class Config:
         for f in fields(cls):
             raw = environ.get(PREFIX + f.name.upper())
             if raw is not None:
-                values[f.name] = _coerce(f.name, f.type, raw)
+                values[f.name] = coerce(f.name, f.type, raw)
         config = replace(cls(), **values, **overrides)
         config.check()
         return config
@@ -83,7 +83,8 @@ class Config:
                 raise ConfigError("production mode needs these secrets: " + ", ".join(missing))
 
 
-def _coerce(name: str, kind: str, raw: str):
+def coerce(name: str, kind: str, raw: str):
+    """The value of setting ``name`` read from text as ``kind`` (bool, int, float or str)."""
     try:
         if kind == "bool":
             if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
-from ..config import PREFIX, ConfigError
+from ..config import PREFIX, ConfigError, coerce
 
 
 @dataclass(frozen=True)
@@ -31,21 +31,9 @@ class ApprovalSettings:
                 continue
             raw = environ.get(PREFIX + f.name.upper())
             if raw is not None:
-                values[f.name] = _coerce(f.name, f.type, raw)
+                values[f.name] = coerce(f.name, f.type, raw)
         settings = cls(**values)
         if settings.link_ttl_hours <= 0 or settings.approval_ttl_hours <= 0:
             raise ConfigError("KIT_LINK_TTL_HOURS and KIT_APPROVAL_TTL_HOURS must be positive")
         return settings
 
-
-def _coerce(name: str, kind: str, raw: str):
-    try:
-        if kind == "bool":
-            return raw.strip().lower() in ("1", "true", "yes")
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-    except ValueError:
-        raise ConfigError(f"{PREFIX}{name.upper()}: cannot read {raw!r} as {kind}") from None
-    return raw
