@@ -36,8 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.harness.workers import workers_server  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-# Measured as deployed: production mode (no response self-checks), secrets set, request logging at WARNING.
+# Measured as deployed: production mode (no response self-checks), secrets set, request logging at WARNING, n8n
+# configured so each new event also queues its outbox row; the dispatcher is off, so forwarding is not measured.
 PRODUCTION = {"KIT_ENV": "production", "KIT_LOG_LEVEL": "WARNING", "KIT_WEBHOOK_SECRET": "bench",
+              "KIT_N8N_WEBHOOK_BASE": "http://127.0.0.1:9/webhook", "KIT_OUTBOX_ENABLED": "false",
               "KIT_API_TOKEN": "bench", "KIT_N8N_TOKEN": "bench", "KIT_SLACK_SIGNING_SECRET": "bench",
               "KIT_APPROVERS_FILE": str(Path(__file__).resolve().parents[1] / "python_nodes/approvals/approvers.example.json")}
 _counter = itertools.count(1)

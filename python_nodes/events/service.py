@@ -71,7 +71,7 @@ def ingest(db, config, body: dict, *, type_hint: str | None = None, origin: str 
     so a rejected or failed request leaves nothing behind.
     """
     envelope = normalize(body, type_hint=type_hint)
-    with db.transaction() as tx:
+    with db.autocommit() as tx:  # _record's one write is atomic alone
         status, response = _record(tx, config, envelope, origin)
     _count(envelope, status)
     return status, response
@@ -100,8 +100,8 @@ def ingest_many(db, config, items: list[tuple[dict, str | None]], *, origin: str
 def _record(tx, config, envelope: dict, origin: str) -> tuple[int, dict]:
     """The event's row is its idempotency claim: unique by key (and by id, derived from the key), kept as long as
     the event, so a report of it any time later is a duplicate and never a second event."""
-    if store.insert(tx, envelope, origin, clock.iso()):  # the row is also the event's entry in its timeline
-        outbox.enqueue(tx, config, envelope)
+    # The event's row is also its entry in the object's timeline; its outbox row is written with it.
+    if store.insert(tx, envelope, origin, clock.iso(), forward=outbox.pending_row(config, envelope)):
         return 201, {"event": envelope, "duplicate": False}
     recorded = store.by_key(tx, envelope["idempotencykey"])
     if recorded is None:  # a client-built envelope reusing another event's id

@@ -23,15 +23,14 @@ log = logs.get("outbox")
 _wakeup = threading.Event()
 
 
-def enqueue(tx, config, envelope: dict) -> bool:
-    """Queue the event for its n8n workflow, inside the transaction that records it."""
+def pending_row(config, envelope: dict) -> dict | None:
+    """The outbox row that forwards a new event to its n8n workflow, written with the event (``events.store``);
+    None when no workflow takes the event type or n8n is not configured."""
     route = targets.ROUTES.get(envelope["type"])
     if not route or not config.n8n_webhook_base:
-        return False
+        return None
     now = clock.iso()
-    tx.execute("INSERT INTO outbox (event_id, target, state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?) "
-               "ON CONFLICT (event_id, target) DO NOTHING", (envelope["id"], route, PENDING, now, now))
-    return True
+    return {"target": route, "state": PENDING, "next_attempt_at": now, "created_at": now}
 
 
 def wake() -> None:

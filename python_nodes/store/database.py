@@ -117,6 +117,17 @@ class Database:
         with self._groups.member() as conn:
             yield Tx(conn, SQLITE)
 
+    @contextmanager
+    def autocommit(self):
+        """For a body whose writes are each atomic alone (one statement, or reads around one): on PostgreSQL each
+        statement commits by itself, sparing the BEGIN and COMMIT round trips; on SQLite it is a transaction."""
+        if self.dialect == POSTGRESQL:
+            with self._pool.connection() as conn:  # the pool's connections are in autocommit mode
+                yield Tx(conn, POSTGRESQL)
+            return
+        with self.transaction() as tx:
+            yield tx
+
     def ping(self) -> bool:
         with self.transaction() as tx:
             return tx.fetchone("SELECT 1 AS ok")["ok"] == 1

@@ -39,6 +39,22 @@ def test_batch_records_new_reports_duplicates_and_rejects_bad_items_alone(db):
     assert count_events(db) == 3
 
 
+def test_a_new_event_is_queued_for_its_workflow_once_and_a_duplicate_not_again(db):
+    config = Config(n8n_webhook_base="http://n8n.test/webhook")
+    assert service.ingest(db, config, confirmed(20))[0] == 201
+    assert service.ingest(db, config, confirmed(20))[0] == 200
+    assert service.ingest_many(db, config, [(confirmed(20), None), (confirmed(21), None)],
+                               origin=service.ORIGIN_SWEEP)[1][0] == 201
+    unrouted = {"_action": "a(#2)", "_id": 5, "_model": "purchase.order", "id": 5, "date_planned": "2026-12-03 10:00:00",
+                "state": "purchase", "write_date": "2026-11-20 09:15:02"}
+    assert service.ingest(db, config, unrouted, type_hint="purchase.eta.changed")[0] == 201
+    with db.transaction() as tx:
+        rows = tx.fetchall("SELECT e.subject, o.target, o.state FROM outbox o JOIN events e ON e.id = o.event_id "
+                           "ORDER BY e.subject")
+    assert rows == [{"subject": f"sale.order/{n}", "target": "kit/sale-order-confirmed", "state": "pending"}
+                    for n in (20, 21)]
+
+
 def test_a_late_webhook_after_the_sweep_is_a_duplicate_not_a_conflict(db):
     config = Config()
     [(status, first)] = service.ingest_many(db, config, [(confirmed(7, amount=120.0), None)],
