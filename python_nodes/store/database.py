@@ -200,6 +200,8 @@ class _CommitGroups:
 
     def close(self) -> None:
         with self._turn:
+            if self._group is not None:  # its members wait for the commit; the next queued one would have done it
+                self._finish(self._group, intact=True)
             if self._conn is not None and self._pid == os.getpid():
                 self._conn.close()
             self._conn = None
@@ -207,12 +209,12 @@ class _CommitGroups:
     def _open(self) -> "_Group":
         if self._pid != os.getpid() or self._conn is None:  # a forked child opens its own connection
             self._conn, self._pid = self._connect(), os.getpid()
-        self._writer.__enter__()
+        self._writer.acquire()
         try:
             # BEGIN IMMEDIATE takes the write lock up front, so writers queue instead of failing mid-transaction.
             _execute_when_unlocked(self._conn, "BEGIN IMMEDIATE")
         except BaseException:
-            self._writer.__exit__()
+            self._writer.release()
             raise
         self._group = _Group()
         return self._group
@@ -225,6 +227,9 @@ class _CommitGroups:
             with self._queue:
                 if self._queued and group.size < self._limit:
                     return
+        self._finish(group, intact)
+
+    def _finish(self, group: "_Group", intact: bool) -> None:
         self._group = None
         try:
             if intact:
@@ -236,7 +241,7 @@ class _CommitGroups:
         finally:
             if group.error is not None:
                 self._rollback()
-            self._writer.__exit__()
+            self._writer.release()
             group.committed.set()
 
     def _rollback(self) -> None:
@@ -266,19 +271,25 @@ class _WriterLock:
         self._fd = None
         self._pid = None
 
-    def __enter__(self):
+    def acquire(self) -> None:
         self._thread_lock.acquire()
         if self._path:
             if self._pid != os.getpid():  # a forked child needs its own open file
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
                 self._pid = os.getpid()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
-        return self
 
-    def __exit__(self, *exc):
+    def release(self) -> None:
         if self._path:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._thread_lock.release()
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
 
 
 def _execute_when_unlocked(conn, sql: str, attempts: int = 50) -> None:

@@ -119,3 +119,19 @@ def test_a_transaction_that_cannot_be_undone_alone_rolls_back_its_whole_group(db
     assert isinstance(outcomes[0], CommitFailed)
     assert isinstance(outcomes[1], sqlite3.OperationalError)
     assert notes(db) == []
+
+
+def test_closing_commits_a_group_whose_next_member_has_not_started(db):
+    """close() may take the turn before the queued thread that was to join the open group: it commits for it."""
+    groups = db._groups
+    with groups._queue:
+        groups._queued += 1  # as a thread does right before waiting for its turn
+    first = threading.Thread(target=write, args=(db, "first"), daemon=True)
+    first.start()
+    wait_until(lambda: groups._group is not None and groups._group.size == 1)
+    db.close()
+    with groups._queue:
+        groups._queued -= 1
+    first.join(5)
+    assert not first.is_alive(), "the first member still waits for a commit"
+    assert notes(db) == ["first"]
