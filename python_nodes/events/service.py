@@ -84,7 +84,7 @@ def ingest_many(db, config, items: list[tuple[dict, str | None]], *, origin: str
     the others; a database failure rolls the whole batch back.
     """
     results = []
-    with db.transaction() as tx:
+    with db.transaction(batch=True) as tx:
         for body, type_hint in items:
             try:
                 envelope = normalize(body, type_hint=type_hint)

@@ -108,13 +108,15 @@ class Database:
             raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path or postgresql://...")
 
     @contextmanager
-    def transaction(self):
+    def transaction(self, *, batch: bool = False):
+        """One transaction. ``batch`` marks a long one (a sweep's batch): on SQLite it commits alone, so the short
+        transactions that finish around it do not wait for it to commit theirs."""
         if self.dialect == POSTGRESQL:
             with self._pool.connection() as conn:
                 with conn.transaction():
                     yield Tx(conn, POSTGRESQL)
             return
-        with self._groups.member() as conn:
+        with self._groups.member(alone=batch) as conn:
             yield Tx(conn, SQLITE)
 
     @contextmanager
@@ -173,12 +175,18 @@ class _CommitGroups:
         self._group = None
 
     @contextmanager
-    def member(self):
-        with self._queue:
-            self._queued += 1
-        with self._turn:
+    def member(self, alone: bool = False):
+        """A transaction on the process's connection; ``alone``: in a group of its own (a long batch), so nobody
+        waits for it to commit theirs."""
+        if not alone:
             with self._queue:
-                self._queued -= 1
+                self._queued += 1
+        with self._turn:
+            if alone and self._group is not None:  # left open for a queued member this one overtook
+                self._finish(self._group, intact=True)
+            elif not alone:
+                with self._queue:
+                    self._queued -= 1
             group = self._group or self._open()
             intact = False  # the group's transaction holds exactly the work of its finished members
             try:
@@ -193,7 +201,7 @@ class _CommitGroups:
                 self._conn.execute("RELEASE member")
                 intact = True
             finally:
-                self._end_turn(group, intact)
+                self._end_turn(group, intact, alone)
         group.committed.wait()
         if group.error is not None:
             raise CommitFailed(f"the transaction did not commit: {group.error}") from group.error
@@ -219,11 +227,11 @@ class _CommitGroups:
         self._group = _Group()
         return self._group
 
-    def _end_turn(self, group: "_Group", intact: bool) -> None:
-        """Commit the group when nobody else is queued to join it (or it is full); roll all of it back when a
-        savepoint could not be undone. Called holding the turn."""
+    def _end_turn(self, group: "_Group", intact: bool, alone: bool) -> None:
+        """Commit the group when nobody else is queued to join it (or it is full, or it is a batch's own); roll
+        all of it back when a savepoint could not be undone. Called holding the turn."""
         group.size += 1
-        if intact:
+        if intact and not alone:
             with self._queue:
                 if self._queued and group.size < self._limit:
                     return

@@ -135,3 +135,48 @@ def test_closing_commits_a_group_whose_next_member_has_not_started(db):
     first.join(5)
     assert not first.is_alive(), "the first member still waits for a commit"
     assert notes(db) == ["first"]
+
+
+def test_a_short_transaction_does_not_wait_for_a_batch_queued_behind_it(db):
+    started, release = threading.Event(), threading.Event()
+
+    def batch():
+        with db.transaction(batch=True) as tx:
+            tx.execute("INSERT INTO notes (text) VALUES ('batch')")
+            started.set()
+            release.wait(5)
+
+    def short():
+        with db.transaction() as tx:
+            tx.execute("INSERT INTO notes (text) VALUES ('short')")
+            in_body.set()
+            wait_until(lambda: batch_waiting.is_set())
+            time.sleep(0.05)  # the batch is blocked on the turn by now
+
+    in_body, batch_waiting = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(short)
+        in_body.wait(5)
+        later = pool.submit(lambda: (batch_waiting.set(), batch()))
+        assert first.exception(timeout=5) is None  # returned, committed, while the batch had not finished
+        assert notes(db) == ["short"]
+        started.wait(5)
+        release.set()
+        assert later.exception(timeout=5) is None
+    assert notes(db) == ["batch", "short"]
+
+
+def test_a_batch_that_overtakes_a_queued_member_commits_the_open_group_first(db):
+    groups = db._groups
+    with groups._queue:
+        groups._queued += 1  # a member about to wait for its turn, which the batch will take first
+    first = threading.Thread(target=write, args=(db, "first"), daemon=True)
+    first.start()
+    wait_until(lambda: groups._group is not None and groups._group.size == 1)
+    with db.transaction(batch=True) as tx:
+        first.join(5)
+        assert not first.is_alive(), "the first member waits for the batch"
+        tx.execute("INSERT INTO notes (text) VALUES ('batch')")
+    with groups._queue:
+        groups._queued -= 1
+    assert notes(db) == ["batch", "first"]
