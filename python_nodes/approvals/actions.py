@@ -131,7 +131,7 @@ def decide_api(deps: Deps, approval_id: str, body: dict) -> Approval:
     """A decision arriving through the authenticated API (n8n or an admin tool) on behalf of a named approver."""
     now = clock.now()
     with deps.db.transaction() as tx:
-        approval = store.load(tx, approval_id)
+        approval = store.load(tx, approval_id, for_update=True)
         position = body.get("step", approval.current_step if approval.current_step is not None else -1)
         if not 0 <= position < len(approval.steps):
             raise Conflict(f"approval is already {approval.state}", code=service.APPROVAL_CLOSED)
@@ -157,7 +157,7 @@ def decide_link(deps: Deps, token: str, reason_code: str | None, comment: str | 
     now = clock.now()
     with deps.db.transaction() as tx:
         row = _live_token(tx, token, tokens.LINK, now)
-        approval = store.load(tx, row["approval_id"])
+        approval = store.load(tx, row["approval_id"], for_update=True)
         approver = deps.directory.approver(row["approver_id"])
         # Consume first: if the decision is refused the whole transaction, this included, rolls back.
         if not store.use_token(tx, row["token_hash"], clock.iso(now)):
@@ -183,7 +183,7 @@ def slack_click(deps: Deps, click: dict, signature: str) -> Approval:
             raise Forbidden("this Slack user is not a known approver", code=service.UNKNOWN_APPROVER)
         if approver.id != row["approver_id"]:
             raise Forbidden("this button was sent to another approver", code=SLACK_USER_MISMATCH)
-        approval = store.load(tx, row["approval_id"])
+        approval = store.load(tx, row["approval_id"], for_update=True)
         step = approval.step(row["position"])
         if not store.use_token(tx, row["token_hash"], clock.iso(now)):
             raise Gone("this button was already used", code=TOKEN_USED)
@@ -213,7 +213,7 @@ def escalate(deps: Deps, approval_id: str, actor: str, only_if_overdue: bool = F
     """Overdue step: hand it to the escalation role (or remind), revoke the old links, notify again."""
     now = clock.now()
     with deps.db.transaction() as tx:
-        approval = store.load(tx, approval_id)
+        approval = store.load(tx, approval_id, for_update=True)
         if only_if_overdue and not service.is_overdue(approval, now):
             return approval, None
         change = service.escalate(approval, deps.directory, now)
@@ -229,7 +229,7 @@ def escalate(deps: Deps, approval_id: str, actor: str, only_if_overdue: bool = F
 def cancel(deps: Deps, approval_id: str, actor: str, comment: str | None) -> Approval:
     now = clock.now()
     with deps.db.transaction() as tx:
-        approval = store.load(tx, approval_id)
+        approval = store.load(tx, approval_id, for_update=True)
         _finish(tx, deps, approval, service.CANCELLED, now, actor, {"comment": comment})
     outbox.wake()
     return approval
@@ -253,7 +253,7 @@ def expire_due(deps: Deps) -> list[str]:
     for approval_id in due:
         try:
             with deps.db.transaction() as tx:
-                approval = store.load(tx, approval_id)
+                approval = store.load(tx, approval_id, for_update=True)
                 if service.is_expired(approval, now):
                     _finish(tx, deps, approval, service.EXPIRED, now, "kit", {})
                     expired.append(approval.id)

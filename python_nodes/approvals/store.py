@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from ..errors import Conflict, NotFound
+from ..store.database import POSTGRESQL
 from .service import Approval, Step
 
 MIGRATIONS = [
@@ -133,8 +134,13 @@ def set_callback(tx, approval_id: str, url: str) -> None:
     tx.execute("UPDATE approvals SET callback_url = ? WHERE id = ?", (url, approval_id))
 
 
-def load(tx, approval_id: str) -> Approval:
-    row = tx.fetchone("SELECT * FROM approvals WHERE id = ?", (approval_id,))
+def load(tx, approval_id: str, *, for_update: bool = False) -> Approval:
+    """An approval with its steps; ``for_update`` before changing it, so concurrent deciders queue on this row.
+
+    Without it two decisions on PostgreSQL lock their own token row first and then each other's (the winner revokes
+    the step's other tokens): a deadlock. SQLite runs one writer at a time anyway."""
+    lock = " FOR UPDATE" if for_update and tx.dialect == POSTGRESQL else ""
+    row = tx.fetchone("SELECT * FROM approvals WHERE id = ?" + lock, (approval_id,))
     if row is None:
         raise NotFound(f"no approval {approval_id!r}", code="approval_not_found")
     return _approval(tx, row)
