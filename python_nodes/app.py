@@ -8,10 +8,11 @@ import uuid
 
 from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from . import logs, metrics
 from .config import Config
-from .errors import ApiError, Unauthorized
+from .errors import ApiError, BadRequest, Unauthorized
 from .odoo import client as odoo_client
 from .store import connect
 from .store.migrations import migrate
@@ -35,11 +36,22 @@ CAPABILITIES = [
 
 # Paths that authenticate themselves (URL token, Slack signature, approval link token) or are public probes.
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/v1/slack/", "/a/")
+WEBHOOK = ("POST", "/v1/events")  # the inbox checks the webhook secret itself (events/service.py)
 
 HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
               415: "unsupported_media_type"}
 
 log = logs.get("app")
+
+MAX_ROW_ID = 2**63 - 1  # the stores' ids are 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT)
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in a path: a number past the stores' ids matches no route (404), never reaching the database."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ROW_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: Config | None = None, *, odoo_factory=None) -> Flask:
@@ -49,6 +61,7 @@ def create_app(config: Config | None = None, *, odoo_factory=None) -> Flask:
     logs.configure(config.log_level)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.url_map.converters["int"] = RowIdConverter
     app.config["KIT_VALIDATE_RESPONSES"] = not config.production
     app.extensions["kit.config"] = config
     db = connect(config.database_url, config.db_pool_size)
@@ -92,6 +105,8 @@ def _install_request_hooks(app: Flask) -> None:
         g.started = time.perf_counter()
         g.correlation_id = request.headers.get("X-Correlation-Id") or uuid.uuid4().hex
         _require_api_token(app.extensions["kit.config"])
+        if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+            raise BadRequest("the URL must not contain the NUL character (%00)", code="nul_character")
 
     @app.after_request
     def _finish(response):
@@ -108,7 +123,7 @@ def _install_request_hooks(app: Flask) -> None:
 
 def _require_api_token(config: Config) -> None:
     """With ``KIT_API_TOKEN`` set, every other ``/v1`` call needs it (n8n sends it from the "Kit workers" credential)."""
-    if not config.api_token or request.path == "/v1/events" or request.path.startswith(OPEN_PATHS):
+    if not config.api_token or (request.method, request.path) == WEBHOOK or request.path.startswith(OPEN_PATHS):
         return
     presented = request.headers.get("X-Kit-Token") or ""
     if not hmac.compare_digest(presented.encode(), config.api_token.encode()):
@@ -127,7 +142,9 @@ def _install_error_handlers(app: Flask) -> None:
         message = error.description or error.name
         if status == 413:
             message = f"request body larger than {app.config['MAX_CONTENT_LENGTH']} bytes"
-        return {"error": {"code": code, "message": message, "details": []}}, status
+        # Keep what the error adds besides its body, e.g. the Allow header a 405 must carry (RFC 9110).
+        headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+        return {"error": {"code": code, "message": message, "details": []}}, status, headers
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

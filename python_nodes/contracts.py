@@ -146,35 +146,130 @@ def read_json(schema: str | None = None):
         raise UnsupportedMediaType(f"send Content-Type: application/json, not {request.mimetype or 'nothing'!r}")
     raw = request.get_data(cache=True)
     try:
-        body = json.loads(raw)
+        # The inbox keeps an event's numbers as sent; a schema's body reads 55.0 as 55 (see _json_number).
+        body = json.loads(raw, parse_float=_json_number if schema else float)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"body is not valid JSON: {exc}", code="invalid_json") from None
+    if _ESCAPED_NUL.search(raw):
+        raise Unprocessable("strings must not contain the NUL character (\\u0000)", code="nul_character",
+                            details=[{"path": path, "message": "contains \\u0000"} for path in _nul_paths(body)])
     if schema:
         validate(schema, body)
     return body
 
 
-def contract(request: str | None = None, response: str | None = None, summary: str = ""):
-    """Declare a route's request/response schemas; the request body is validated into ``flask.g.body``."""
+# JSON can hold NUL only as the escape \u0000 (a backslash not itself escaped); PostgreSQL text cannot hold it at all,
+# so both stores refuse it alike. Odoo, on PostgreSQL, never sends one.
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _nul_paths(value, path: str = "") -> list[str]:
+    """Where a parsed body holds NUL, as slash-separated paths (a key holding it is named too)."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    pairs = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    found = []
+    for key, item in pairs:
+        where = f"{path}/{key}" if path else str(key)
+        found += ([where] if "\x00" in str(key) else []) + _nul_paths(item, where)
+    return found
+
+
+def _json_number(text: str) -> int | float:
+    """A JSON number written with a fraction or exponent, as an int when it is whole: JSON Schema's "integer" takes
+    ``55.0``, so an order id written so must name order 55 in Odoo calls, keys and subjects, not ``55.0``."""
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) <= 2**53 else value
+
+
+def contract(request: str | None = None, response: str | None = None, summary: str = "", *,
+             query: dict | None = None, statuses: tuple[int, ...] = (200,), optional_body: bool = False,
+             validate_request: bool = True, media_type: str = "application/json", form: dict | None = None):
+    """Declare a route's contract, which ``/openapi.json`` publishes and requests are held to.
+
+    ``query``: the query parameters as ``{name: JSON Schema}``; they are checked (an unknown one too) and land in
+    ``flask.g.query`` with their defaults. ``request``: the JSON body's schema; the body is validated into
+    ``flask.g.body`` (``{}`` when ``optional_body`` and none was sent), unless ``validate_request`` is false
+    because the view picks the schema itself. ``statuses``: the success codes, each answering ``response``.
+    ``media_type`` of the answers, errors included (``text/html`` for the link pages); ``form``: the fields of a
+    form-encoded body as ``{name: JSON Schema}``, which the view reads itself."""
+    query_validator = _query_validator(query) if query is not None else None
 
     def wrap(view):
         @functools.wraps(view)
         def inner(*args, **kwargs):
-            if request:
-                g.body = read_json(request)
+            if query_validator is not None:
+                g.query = read_query(query, query_validator)
+            if request and validate_request:
+                g.body = {} if optional_body and not _has_body() else read_json(request)
             result = view(*args, **kwargs)
             if response and current_app.config.get("KIT_VALIDATE_RESPONSES"):
                 _check_response(response, result)
             return result
 
-        inner.contract = {"request": request, "response": response,
-                          "summary": summary or _first_line(view.__doc__)}
+        inner.contract = {"request": request, "response": response, "query": query or {}, "statuses": statuses,
+                          "optional_body": optional_body, "media_type": media_type, "form": form or {},
+                          "summary": summary or first_line(view.__doc__)}
         return inner
 
     return wrap
 
 
-def _first_line(text: str | None) -> str:
+def _has_body() -> bool:
+    return bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
+
+
+def _query_validator(properties: dict) -> Draft202012Validator:
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=format_checker)
+
+
+def read_query(properties: dict, checker: Draft202012Validator) -> dict:
+    """The query string as declared values: numbers and booleans parsed, repeated names as arrays, defaults
+    filled in; anything else (an unknown name, a bad value, a single value given twice) is a 400."""
+    values, found = {}, []
+    for name in request.args:
+        if name not in properties:
+            found.append({"path": name, "message": f"unknown query parameter; known: {sorted(properties)}"})
+            continue
+        raw, schema = request.args.getlist(name), properties[name]
+        if schema.get("type") == "array":
+            values[name] = [_parse_query_value(schema.get("items", {}), item) for item in raw]
+        elif len(raw) > 1:
+            found.append({"path": name, "message": "given more than once"})
+        else:
+            values[name] = _parse_query_value(schema, raw[0])
+    found += [{"path": "/".join(str(p) for p in error.absolute_path), "message": error.message}
+              for error in checker.iter_errors(values)]
+    if found:
+        raise BadRequest("query parameters do not match the contract", code="invalid_query",
+                         details=sorted(found, key=lambda p: (p["path"], p["message"])))
+    return {**{name: schema["default"] for name, schema in properties.items() if "default" in schema}, **values}
+
+
+def limit_parameter(default: int = 100, maximum: int = 1000) -> dict:
+    """The ``limit`` query parameter of a listing."""
+    return {"type": "integer", "minimum": 1, "maximum": maximum, "default": default,
+            "description": "at most this many items"}
+
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+
+
+def _parse_query_value(schema: dict, raw: str):
+    """A query string value as the type its schema names; left a string when it does not parse, so the schema
+    check reports it (e.g. ``'ten' is not of type 'integer'``)."""
+    kind = schema.get("type")
+    if kind == "integer" and _INTEGER.fullmatch(raw):
+        return int(raw)
+    if kind == "boolean":
+        return _BOOLEANS.get(raw.lower(), raw)
+    return raw
+
+
+def first_line(text: str | None) -> str:
     return (text or "").strip().split("\n", 1)[0]
 
 

@@ -6,9 +6,16 @@ import re
 
 from . import contracts
 
-_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-_STATUS_TEXT = {"200": "OK", "400": "Bad request", "401": "Unauthorized", "404": "Not found", "409": "Conflict",
-                "413": "Payload too large", "415": "Unsupported media type", "422": "Validation failed"}
+_PARAM = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
+_PATH_TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}  # app.RowIdConverter
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted"}
+SECURITY_SCHEMES = {
+    "apiToken": {"type": "apiKey", "in": "header", "name": "X-Kit-Token",
+                 "description": "KIT_API_TOKEN: every /v1 call but the inbox"},
+    "webhookSecret": {"type": "apiKey", "in": "header", "name": "X-Kit-Token",
+                      "description": "KIT_WEBHOOK_SECRET, for POST /v1/events; Odoo, which cannot send headers, "
+                                     "puts it in the URL as ?token="},
+}
 
 
 def build_spec(app) -> dict:
@@ -19,30 +26,54 @@ def build_spec(app) -> dict:
             continue
         view = app.view_functions[rule.endpoint]
         declared = getattr(view, "contract", {})
-        path = _PARAM.sub(r"{\1}", rule.rule)
+        path = _PARAM.sub(r"{\2}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule, declared)
+            paths.setdefault(path, {})[method.lower()] = _operation(rule, method, declared, view.__doc__)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Odoo Ops Kit workers", "version": "1"},
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": {name: _localize(name, body) for name, body in contracts.schemas().items()},
                        "responses": {"Error": {"description": "Any error",
-                                               "content": {"application/json": {"schema": _ref("error")}}}}},
+                                               "content": {"application/json": {"schema": _ref("error")}}}},
+                       "securitySchemes": SECURITY_SCHEMES},
     }
 
 
-def _operation(rule, declared: dict) -> dict:
-    op = {"operationId": rule.endpoint, "summary": declared.get("summary", ""),
-          "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                         for name in sorted(rule.arguments)],
-          "responses": {"200": {"description": "OK"}, "default": {"$ref": "#/components/responses/Error"}}}
+def _operation(rule, method: str, declared: dict, doc: str | None) -> dict:
+    path_types = {name: _PATH_TYPES.get(converter, {"type": "string"}) for converter, name in _PARAM.findall(rule.rule)}
+    parameters = [{"name": name, "in": "path", "required": True, "schema": path_types[name]}
+                  for name in sorted(rule.arguments)]
+    parameters += [{"name": name, "in": "query", "required": False, "schema": schema}
+                   for name, schema in sorted(declared.get("query", {}).items())]
+    media = declared.get("media_type", "application/json")
+    responses = {}
+    for status in declared.get("statuses", (200,)):
+        answer = {"description": _STATUS_TEXT.get(status, "OK")}
+        if declared.get("response"):
+            answer["content"] = {media: {"schema": _ref(declared["response"])}}
+        elif media != "application/json":
+            answer["content"] = {media: {"schema": {"type": "string"}}}
+        responses[str(status)] = answer
+    responses["default"] = ({"description": "Any error, as a page", "content": {media: {"schema": {"type": "string"}}}}
+                            if media == "text/html" else {"$ref": "#/components/responses/Error"})
+    op = {"operationId": rule.endpoint, "summary": declared.get("summary") or contracts.first_line(doc),
+          "parameters": parameters, "responses": responses, "security": _security(method, rule.rule)}
     if declared.get("request"):
-        op["requestBody"] = {"required": True,
+        op["requestBody"] = {"required": not declared.get("optional_body"),
                              "content": {"application/json": {"schema": _ref(declared["request"])}}}
-    if declared.get("response"):
-        op["responses"]["200"]["content"] = {"application/json": {"schema": _ref(declared["response"])}}
+    elif declared.get("form"):
+        op["requestBody"] = {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
+            "type": "object", "properties": declared["form"]}}}}
     return op
+
+
+def _security(method: str, path: str) -> list:
+    from .app import OPEN_PATHS, WEBHOOK  # the app module imports the routes, which import this one
+
+    if (method, path) == WEBHOOK:
+        return [{"webhookSecret": []}]
+    return [] if path.startswith(OPEN_PATHS) or not path.startswith("/v1/") else [{"apiToken": []}]
 
 
 def _ref(name: str) -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -17,15 +18,24 @@ def sqlite_url(tmp_path):
     return f"sqlite:///{tmp_path}/kit.sqlite3"
 
 
-@pytest.fixture
-def postgres_url():
-    """A fresh, empty PostgreSQL schema-less database for one test, dropped afterwards."""
+@contextmanager
+def fresh_postgres_database():
+    """A fresh, empty PostgreSQL database (its URL), dropped afterwards."""
     name = "kit_" + uuid.uuid4().hex[:12]
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -54,6 +54,10 @@ def retry(tx, delivery_id: int) -> dict | None:
                        (PENDING, clock.iso(), delivery_id, DEAD))
 
 
+def exists(tx, delivery_id: int) -> bool:
+    return tx.fetchone("SELECT id FROM approval_outbox WHERE id = ?", (delivery_id,)) is not None
+
+
 def wake() -> None:
     """New work for this process's loop (other processes find it on their next poll)."""
     _wakeup.set()

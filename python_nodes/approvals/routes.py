@@ -7,9 +7,9 @@ from flask import Blueprint, current_app, g, request
 from prometheus_client import Counter
 
 from ..config import ConfigError
-from ..contracts import contract
-from ..errors import ApiError, BadRequest, Conflict
-from . import actions, directory, outbox, pages, slack, store
+from ..contracts import contract, limit_parameter
+from ..errors import ApiError, Conflict, NotFound
+from . import actions, directory, outbox, pages, service, slack, store
 from .settings import ApprovalSettings
 
 bp = Blueprint("approvals", __name__)
@@ -42,7 +42,7 @@ def _actor() -> str:
 
 
 @bp.post("/v1/approvals")
-@contract(request="approval-create", response="approval-record")
+@contract(request="approval-create", response="approval-record", statuses=(201, 200))
 def create():
     """Create an approval chain and notify the first step's approvers by Slack and email."""
     approval, created = actions.create(_deps(), g.body, _actor())
@@ -50,21 +50,20 @@ def create():
 
 
 @bp.get("/v1/approvals")
-@contract(response="approval-list")
+@contract(response="approval-list", query={
+    "overdue": {"type": "boolean", "description": "only the pending ones whose current step is past its SLA"},
+    "state": {"enum": [service.PENDING, *service.FINAL_STATES]}, "subject_type": {"type": "string"},
+    "subject_id": {"type": "string"}, "limit": limit_parameter(maximum=MAX_LIST)})
 def listing():
     """List approvals; ``?overdue=true`` gives the pending ones whose current step is past its SLA."""
-    deps = _deps()
-    try:
-        limit = min(int(request.args.get("limit", 100)), MAX_LIST)
-    except ValueError:
-        raise BadRequest("limit must be an integer") from None
-    if request.args.get("overdue", "").lower() in ("1", "true", "yes"):
+    deps, query = _deps(), g.query
+    if query.get("overdue"):
         actions.expire_due(deps)
-        found = actions.overdue(deps)[:limit]
+        found = actions.overdue(deps)[:query["limit"]]
     else:
         with deps.db.transaction() as tx:
-            found = store.listing(tx, state=request.args.get("state"), subject_type=request.args.get("subject_type"),
-                                  subject_id=request.args.get("subject_id"), limit=limit)
+            found = store.listing(tx, state=query.get("state"), subject_type=query.get("subject_type"),
+                                  subject_id=query.get("subject_id"), limit=query["limit"])
     return {"approvals": [a.view() for a in found]}
 
 
@@ -85,23 +84,22 @@ def decide(approval_id: str):
 
 
 @bp.post("/v1/approvals/<approval_id>/escalate")
-@contract(response="approval-escalation")
+@contract(request="approval-escalate-request", optional_body=True, response="approval-escalation")
 def escalate(approval_id: str):
     """Move an overdue step to its escalation role (or remind the same role) and notify again.
 
     With ``{"only_if_overdue": true}`` a step that is no longer overdue (another run escalated it a moment ago)
     is left alone and ``escalation`` is null, so overlapping scheduled runs never escalate twice."""
-    body = request.get_json(silent=True) or {}
-    approval, change = actions.escalate(_deps(), approval_id, _actor(), only_if_overdue=bool(body.get("only_if_overdue")))
+    only_if_overdue = g.body.get("only_if_overdue", False)
+    approval, change = actions.escalate(_deps(), approval_id, _actor(), only_if_overdue=only_if_overdue)
     return {"approval": approval.view(), "escalation": change}
 
 
 @bp.post("/v1/approvals/<approval_id>/cancel")
-@contract(response="approval-record")
+@contract(request="approval-cancel-request", optional_body=True, response="approval-record")
 def cancel(approval_id: str):
     """Withdraw a pending approval (e.g. the order was cancelled in Odoo); its links stop working."""
-    body = request.get_json(silent=True) or {}
-    return actions.cancel(_deps(), approval_id, _actor(), body.get("comment")).view()
+    return actions.cancel(_deps(), approval_id, _actor(), g.body.get("comment")).view()
 
 
 @bp.get("/v1/approvals/<approval_id>/deliveries")
@@ -119,6 +117,8 @@ def retry_delivery(delivery_id: int):
     """Queue a dead delivery again (e.g. the callback target was down longer than the retry budget)."""
     with _deps().db.transaction() as tx:
         row = outbox.retry(tx, delivery_id)
+        if row is None and not outbox.exists(tx, delivery_id):
+            raise NotFound(f"no delivery {delivery_id}")
         if row is None:
             raise Conflict("only a dead delivery can be retried", code="delivery_not_dead")
         found = [d for d in outbox.listing(tx, row["approval_id"]) if d["id"] == delivery_id]
@@ -127,6 +127,7 @@ def retry_delivery(delivery_id: int):
 
 
 @bp.get("/a/<token>")
+@contract(media_type="text/html")
 def link_page(token: str):
     """Show what the link would decide; never changes anything (mail scanners prefetch links)."""
     try:
@@ -137,6 +138,8 @@ def link_page(token: str):
 
 
 @bp.post("/a/<token>")
+@contract(media_type="text/html", form={"reason_code": {"type": "string"},
+                                        "comment": {"type": "string", "description": "kept up to 2,000 characters"}})
 def link_decide(token: str):
     """Record the decision the link is bound to; the token itself is the secret, so no separate CSRF token."""
     reason = request.form.get("reason_code") or None
@@ -150,7 +153,8 @@ def link_decide(token: str):
 
 
 @bp.post("/v1/slack/interactions")
-@contract(summary="Slack block_actions: form field 'payload' (schema slack-block-actions), X-Slack-Signature v0")
+@contract(media_type="text/plain", form={"payload": {"type": "string", "description": "slack-block-actions JSON"}},
+          summary="Slack block_actions, signed with X-Slack-Signature v0; answered with an empty 200")
 def slack_interactions():
     """Slack block_actions: verify the signature and window, refuse replays, decide, ack at once."""
     raw = request.get_data(cache=True)
@@ -167,7 +171,7 @@ def slack_interactions():
             actions.slack_refusal_notice(_deps(), click, err)
         raise
     # The message itself is updated through response_url by the outbox, right after this ack.
-    return "", 200
+    return "", 200, {"Content-Type": "text/plain"}
 
 
 def _html(body: str, status: int):

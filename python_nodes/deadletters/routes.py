@@ -1,8 +1,8 @@
 """HTTP: the error workflow records dead letters here; operators list and replay them."""
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g
 
 from ..audit import service as audit_log
-from ..contracts import contract
+from ..contracts import contract, limit_parameter
 from ..errors import Conflict, NotFound
 from . import service, store
 
@@ -14,7 +14,7 @@ def _db():
 
 
 @bp.post("/v1/dead-letters")
-@contract(request="dead-letter-report", response="dead-letter")
+@contract(request="dead-letter-report", response="dead-letter", statuses=(201, 200))
 def report():
     """Record a failed n8n execution (sent by the error workflow); the same execution twice is one letter."""
     letter, created = service.record(_db(), g.body, g.correlation_id)
@@ -22,12 +22,11 @@ def report():
 
 
 @bp.get("/v1/dead-letters")
-@contract(response="dead-letter-list")
+@contract(response="dead-letter-list", query={"state": {"enum": list(service.STATES)}, "limit": limit_parameter()})
 def listing():
     """Dead letters, oldest first, optionally by state (open, replayed, replay_failed)."""
-    limit = min(request.args.get("limit", 100, type=int), 1000)
     with _db().transaction() as tx:
-        return {"items": store.listing(tx, request.args.get("state"), limit)}
+        return {"items": store.listing(tx, g.query.get("state"), g.query["limit"])}
 
 
 @bp.get("/v1/dead-letters/<int:letter_id>")

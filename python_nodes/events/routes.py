@@ -4,7 +4,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app, g, request
 
 from .. import clock
-from ..contracts import contract, read_json
+from ..contracts import contract, limit_parameter, read_json
 from ..errors import Conflict, NotFound
 from . import service, store
 
@@ -15,26 +15,29 @@ def _db():
     return current_app.extensions["kit.db"]
 
 
+# The body is an Odoo webhook or an envelope; ingest validates it against the one its shape says it is.
 @bp.post("/v1/events")
-@contract(response="event-accepted")
+@contract(request="event-request", validate_request=False, response="event-accepted", statuses=(201, 200), query={
+    "token": {"type": "string", "description": "the webhook secret (Odoo cannot send headers); or X-Kit-Token"},
+    "type": {"type": "string", "description": "the event type, when the automation rule says it (Odoo webhooks)"}})
 def accept():
-    """Take an Odoo webhook body or a CloudEvents envelope; record it once and ack fast."""
+    """Take an Odoo webhook body or a CloudEvents envelope; record it once (201) or say it is a duplicate (200)."""
     config = current_app.extensions["kit.config"]
-    service.authenticate(config, request.args.get("token") or request.headers.get("X-Kit-Token"))
+    service.authenticate(config, g.query.get("token") or request.headers.get("X-Kit-Token"))
     body = read_json()
-    status, response = service.ingest(_db(), config, body, type_hint=request.args.get("type"))
+    status, response = service.ingest(_db(), config, body, type_hint=g.query.get("type"))
     return response, status
 
 
 @bp.get("/v1/events")
-@contract(response="event-list")
+@contract(response="event-list", query={
+    "type": {"type": "string"}, "correlation_id": {"type": "string"}, "limit": limit_parameter(),
+    "after": {"type": "string", "format": "date-time", "description": "received after this time"}})
 def listing():
     """Recorded events, oldest first, filtered by type or correlation id."""
-    limit = min(request.args.get("limit", 100, type=int), 1000)
     with _db().transaction() as tx:
-        items = store.listing(tx, event_type=request.args.get("type"),
-                              correlation_id=request.args.get("correlation_id"),
-                              limit=limit, after=request.args.get("after"))
+        items = store.listing(tx, event_type=g.query.get("type"), correlation_id=g.query.get("correlation_id"),
+                              limit=g.query["limit"], after=g.query.get("after"))
     return {"items": items}
 
 

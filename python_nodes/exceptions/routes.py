@@ -1,8 +1,7 @@
 """HTTP: report exception signals, move cases along their lifecycle, list them, escalate SLA breaches."""
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g
 
-from ..contracts import contract
-from ..errors import BadRequest
+from ..contracts import contract, limit_parameter
 from . import followups, lifecycle, service
 from .policy import SEVERITIES, default_policy
 
@@ -11,6 +10,7 @@ bp = Blueprint("exceptions", __name__)
 LIST_FILTERS = ("state", "category", "severity", "owner_team", "type", "correlation_key", "correlation_id",
                 "record_model")
 BOOLEAN_FILTERS = ("active", "breached", "escalated")
+ODOO_MAX_ID = 2**31 - 1  # Odoo's ids are PostgreSQL integers
 
 
 def _ctx():
@@ -19,7 +19,7 @@ def _ctx():
 
 
 @bp.post("/v1/exceptions")
-@contract(request="exception-report", response="exception-report-result")
+@contract(request="exception-report", response="exception-report-result", statuses=(201, 200))
 def report():
     """Open a case, or count a repeat of the active case with the same correlation key (``outcome`` says which)."""
     db, config, odoo = _ctx()
@@ -54,68 +54,47 @@ def one(case_id: int):
     return service.get(db, default_policy(), case_id)
 
 
+def _any_of(item: dict) -> dict:
+    """A filter that may be given more than once (``?state=open&state=acknowledged``)."""
+    return {"type": "array", "items": item}
+
+
+LIST_QUERY = {
+    **{name: _any_of({"type": "string"}) for name in LIST_FILTERS},
+    "state": _any_of({"enum": list(lifecycle.STATES)}), "severity": _any_of({"enum": list(SEVERITIES)}),
+    "record_id": {"type": "integer", "minimum": 1, "maximum": ODOO_MAX_ID},
+    **{name: {"type": "boolean"} for name in BOOLEAN_FILTERS},
+    "limit": limit_parameter(maximum=service.MAX_LIST),
+    "offset": {"type": "integer", "minimum": 0, "maximum": ODOO_MAX_ID, "default": 0},
+}
+
+
 @bp.get("/v1/exceptions")
-@contract(response="exception-list")
+@contract(response="exception-list", query=LIST_QUERY)
 def listing():
     """Cases filtered by state, category, severity, owner team, type, key, record; active/breached/escalated."""
     db, _, _ = _ctx()
-    filters = {}
-    for name in LIST_FILTERS:
-        values = request.args.getlist(name)
-        if values:
-            filters[name] = values
-    if request.args.get("record_id"):
-        filters["record_id"] = _int(request.args["record_id"], "record_id")
-    for name in BOOLEAN_FILTERS:
-        if name in request.args:
-            filters[name] = _bool(request.args[name], name)
-    _check_enum(filters.get("state"), lifecycle.STATES, "state")
-    _check_enum(filters.get("severity"), SEVERITIES, "severity")
-    return service.listing(db, default_policy(), filters, limit=_int(request.args.get("limit", "100"), "limit"),
-                           offset=_int(request.args.get("offset", "0"), "offset"))
+    filters = {name: value for name, value in g.query.items() if name not in ("limit", "offset")}
+    return service.listing(db, default_policy(), filters, limit=g.query["limit"], offset=g.query["offset"])
 
 
 @bp.post("/v1/exceptions/escalations")
-@contract(response="exception-list")
+@contract(response="exception-list", query={"limit": limit_parameter(maximum=service.MAX_LIST)})
 def escalate():
     """Claim the active cases past their SLA that were not escalated yet (each exactly once) and announce each as an
     ``exception.escalated`` event, which the outbox takes to n8n's escalation workflow."""
     db, config, odoo = _ctx()
     policy = default_policy()
-    result = service.escalate_breached(db, policy, limit=_int(request.args.get("limit", "100"), "limit"))
+    result = service.escalate_breached(db, policy, limit=g.query["limit"])
     for case in result["escalated"]:
         followups.run_due(db, config, policy, odoo, case_id=case["id"])
     return result
 
 
 @bp.post("/v1/exceptions/followups/run")
-@contract(response="exception-followups-run")
+@contract(response="exception-followups-run", query={"limit": limit_parameter(default=200)})
 def run_followups():
     """Retry the due follow-ups (Odoo write-backs, announcements) now; the scheduled sweep calls this."""
     db, config, odoo = _ctx()
-    limit = _int(request.args.get("limit", "200"), "limit")
-    return followups.run_due(db, config, default_policy(), odoo, limit=limit)
+    return followups.run_due(db, config, default_policy(), odoo, limit=g.query["limit"])
 
-
-def _int(raw: str, name: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer", details=[{"path": name, "message": "integer"}]) from None
-    if value < 0:
-        raise BadRequest(f"{name} must not be negative", details=[{"path": name, "message": ">= 0"}])
-    return value
-
-
-def _bool(raw: str, name: str) -> bool:
-    if raw.lower() in ("1", "true", "yes"):
-        return True
-    if raw.lower() in ("0", "false", "no"):
-        return False
-    raise BadRequest(f"{name} must be true or false", details=[{"path": name, "message": "boolean"}])
-
-
-def _check_enum(values, allowed, name: str) -> None:
-    for value in values or ():
-        if value not in allowed:
-            raise BadRequest(f"unknown {name} {value!r}", details=[{"path": name, "message": f"one of {list(allowed)}"}])

@@ -2,6 +2,7 @@
 from flask import Blueprint, Response, current_app
 
 from .. import metrics
+from ..contracts import contract
 from ..errors import Unavailable
 from ..openapi import build_spec
 
@@ -25,6 +26,7 @@ def readyz():
 
 
 @bp.get("/metrics")
+@contract(media_type="text/plain")
 def prometheus():
     """Prometheus text exposition."""
     body, content_type = metrics.exposition()

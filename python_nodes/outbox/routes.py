@@ -1,18 +1,18 @@
 """HTTP: look at the outbox and put a dead delivery back in line."""
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g
 
-from ..contracts import contract
+from ..contracts import contract, limit_parameter
 from . import service
 
 bp = Blueprint("outbox", __name__)
 
 
 @bp.get("/v1/outbox")
-@contract(response="outbox-list")
+@contract(response="outbox-list", query={"state": {"enum": list(service.STATES)}, "limit": limit_parameter()})
 def listing():
     """Deliveries to n8n by state (pending, delivered, dead) with attempts and last error."""
     db = current_app.extensions["kit.db"]
-    items = service.listing(db, request.args.get("state"), min(request.args.get("limit", 100, type=int), 1000))
+    items = service.listing(db, g.query.get("state"), g.query["limit"])
     return {"items": items, "backlog": service.backlog(db)}
 
 

@@ -16,6 +16,7 @@ from . import targets
 PENDING = "pending"
 DELIVERED = "delivered"
 DEAD = "dead"  # gave up after max attempts; listed and retried by hand (POST /v1/outbox/<id>/retry)
+STATES = (PENDING, DELIVERED, DEAD)
 
 LEASE_SECONDS = 30
 

@@ -215,9 +215,18 @@ def _worker_call(file: str, node: dict, openapi: dict) -> list[Problem]:
     path = match.group("path").rstrip("/") or "/"
     for template, operations in openapi.get("paths", {}).items():
         if _path_matches(template, path) and method in operations:
-            return []
+            return _unknown_query(file, node, method, path, operations[method])
     return [Problem(file, UNKNOWN_WORKER_PATH, node["name"],
                     f"{method.upper()} {path} is not an operation of the workers' /openapi.json")]
+
+
+def _unknown_query(file: str, node: dict, method: str, path: str, operation: dict) -> list[Problem]:
+    """The workers refuse a query parameter they do not declare (400), so a misspelt one fails here first."""
+    known = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+    given = [p.get("name") for p in node["parameters"].get("queryParameters", {}).get("parameters", [])]
+    return [Problem(file, UNKNOWN_WORKER_PATH, node["name"], f"{method.upper()} {path} takes no query parameter "
+                                                             f"{name!r} (it takes {sorted(known)})")
+            for name in given if name not in known]
 
 
 def _path_matches(template: str, path: str) -> bool:

@@ -64,6 +64,8 @@ def _node(workflow, name):
     (lambda w: _node(w, "Claim event for handover").update(typeVersion=99), lint.UNKNOWN_NODE_TYPE),
     (lambda w: _node(w, "Claim event for handover").update(type="n8n-nodes-base.noSuchNode"), lint.UNKNOWN_NODE_TYPE),
     (lambda w: _node(w, "Claim event for handover")["parameters"].update(method="DELETE"), lint.UNKNOWN_WORKER_PATH),
+    (lambda w: _node(w, "Record event in inbox")["parameters"]["queryParameters"]["parameters"][0].update(
+        name="tokn"), lint.UNKNOWN_WORKER_PATH),
     (lambda w: _node(w, "Claim event for handover")["credentials"]["httpHeaderAuth"].update(name="Someone's key"),
      lint.UNKNOWN_CREDENTIAL),
     (lambda w: _node(w, "Answer accepted")["parameters"].update(
