@@ -15,6 +15,7 @@ from .config import Config
 from .errors import ApiError, BadRequest, Unauthorized
 from .odoo import client as odoo_client
 from .store import connect
+from .store.database import MAX_ROW_ID
 from .store.migrations import migrate
 
 # Capability packages; each has routes.py exposing ``bp`` and, when it stores data, store.py with MIGRATIONS.
@@ -42,9 +43,6 @@ HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 4
               415: "unsupported_media_type"}
 
 log = logs.get("app")
-
-MAX_ROW_ID = 2**63 - 1  # the stores' ids are 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT)
-
 
 class RowIdConverter(IntegerConverter):
     """``<int:...>`` in a path: a number past the stores' ids matches no route (404), never reaching the database."""

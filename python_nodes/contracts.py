@@ -196,13 +196,13 @@ def contract(request: str | None = None, response: str | None = None, summary: s
     because the view picks the schema itself. ``statuses``: the success codes, each answering ``response``.
     ``media_type`` of the answers, errors included (``text/html`` for the link pages); ``form``: the fields of a
     form-encoded body as ``{name: JSON Schema}``, which the view reads itself."""
-    query_validator = _QueryChecker(query) if query is not None else None
+    declared_query = _Query(query) if query is not None else None
 
     def wrap(view):
         @functools.wraps(view)
         def inner(*args, **kwargs):
-            if query_validator is not None:
-                g.query = read_query(query, query_validator)
+            if declared_query is not None:
+                g.query = declared_query.read()
             if request and validate_request:
                 g.body = {} if optional_body and not _has_body() else read_json(request)
             result = view(*args, **kwargs)
@@ -222,42 +222,40 @@ def _has_body() -> bool:
     return bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
 
 
-class _QueryChecker:
-    """A route's query schema, compiled (fast "valid", as for bodies) and for jsonschema's worded errors."""
+class _Query:
+    """A route's query parameters: their schemas, compiled (a fast "valid", as for bodies) and for jsonschema's
+    worded errors."""
 
     def __init__(self, properties: dict):
+        self.properties = properties
         schema = {"type": "object", "properties": properties, "additionalProperties": False}
         Draft202012Validator.check_schema(schema)
         self.detailed = Draft202012Validator(schema, format_checker=format_checker)
         self.fast = jsonschema_rs.validator_for(schema, validate_formats=True, formats=_format_checks())
+        self.defaults = {name: schema["default"] for name, schema in properties.items() if "default" in schema}
 
-    def problems(self, values: dict) -> list[dict]:
-        if self.fast.is_valid(values):
-            return []
-        return [{"path": "/".join(str(p) for p in error.absolute_path), "message": error.message}
-                for error in self.detailed.iter_errors(values)]
-
-
-def read_query(properties: dict, checker: _QueryChecker) -> dict:
-    """The query string as declared values: numbers and booleans parsed, repeated names as arrays, defaults
-    filled in; anything else (an unknown name, a bad value, a single value given twice) is a 400."""
-    values, found = {}, []
-    for name in request.args:
-        if name not in properties:
-            found.append({"path": name, "message": f"unknown query parameter; known: {sorted(properties)}"})
-            continue
-        raw, schema = request.args.getlist(name), properties[name]
-        if schema.get("type") == "array":
-            values[name] = [_parse_query_value(schema.get("items", {}), item) for item in raw]
-        elif len(raw) > 1:
-            found.append({"path": name, "message": "given more than once"})
-        else:
-            values[name] = _parse_query_value(schema, raw[0])
-    found += checker.problems(values)
-    if found:
-        raise BadRequest("query parameters do not match the contract", code="invalid_query",
-                         details=sorted(found, key=lambda p: (p["path"], p["message"])))
-    return {**{name: schema["default"] for name, schema in properties.items() if "default" in schema}, **values}
+    def read(self) -> dict:
+        """The query string as declared values: numbers and booleans parsed, repeated names as arrays, defaults
+        filled in; anything else (an unknown name, a bad value, a single value given twice) is a 400."""
+        values, found = {}, []
+        for name in request.args:
+            schema = self.properties.get(name)
+            raw = request.args.getlist(name)
+            if schema is None:
+                found.append({"path": name, "message": f"unknown query parameter; known: {sorted(self.properties)}"})
+            elif schema.get("type") == "array":
+                values[name] = [_parse_query_value(schema.get("items", {}), item) for item in raw]
+            elif len(raw) > 1:
+                found.append({"path": name, "message": "given more than once"})
+            else:
+                values[name] = _parse_query_value(schema, raw[0])
+        if not self.fast.is_valid(values):
+            found += [{"path": "/".join(str(p) for p in error.absolute_path), "message": error.message}
+                      for error in self.detailed.iter_errors(values)]
+        if found:
+            raise BadRequest("query parameters do not match the contract", code="invalid_query",
+                             details=sorted(found, key=lambda p: (p["path"], p["message"])))
+        return {**self.defaults, **values}
 
 
 def limit_parameter(default: int = 100, maximum: int = 1000) -> dict:

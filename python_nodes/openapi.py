@@ -5,9 +5,11 @@ import copy
 import re
 
 from . import contracts
+from .app import OPEN_PATHS, WEBHOOK
+from .store.database import MAX_ROW_ID
 
 _PARAM = re.compile(r"<(?:([^:<>]+):)?([^<>]+)>")
-_PATH_TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}  # app.RowIdConverter
+_PATH_TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID}}  # app.RowIdConverter
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted"}
 SECURITY_SCHEMES = {
     "apiToken": {"type": "apiKey", "in": "header", "name": "X-Kit-Token",
@@ -69,8 +71,6 @@ def _operation(rule, method: str, declared: dict, doc: str | None) -> dict:
 
 
 def _security(method: str, path: str) -> list:
-    from .app import OPEN_PATHS, WEBHOOK  # the app module imports the routes, which import this one
-
     if (method, path) == WEBHOOK:
         return [{"webhookSecret": []}]
     return [] if path.startswith(OPEN_PATHS) or not path.startswith("/v1/") else [{"apiToken": []}]

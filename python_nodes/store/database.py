@@ -13,6 +13,7 @@ from pathlib import Path
 
 SQLITE = "sqlite"
 POSTGRESQL = "postgresql"
+MAX_ROW_ID = 2**63 - 1  # the ids are 64-bit integers on both (SQLite INTEGER, PostgreSQL BIGINT)
 
 AUTOID = {
     SQLITE: "INTEGER PRIMARY KEY AUTOINCREMENT",
