@@ -10,6 +10,7 @@ worker_class = "gthread"
 timeout = 60
 graceful_timeout = 10
 keepalive = 5
+# No reuse_port: the processes share one listening socket, so a reload never resets queued webhooks (test_reload.py).
 accesslog = None  # the app logs each request as JSON with its correlation id
 errorlog = "-"
 # Metrics from all worker processes are merged through files in this folder.
