@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, g, request
 
 from .. import clock
 from ..contracts import contract, limit_parameter, read_json
-from ..errors import Conflict, NotFound
+from ..errors import BadRequest, Conflict, NotFound
 from . import service, store
 
 bp = Blueprint("events", __name__)
@@ -32,12 +32,19 @@ def accept():
 @bp.get("/v1/events")
 @contract(response="event-list", query={
     "type": {"type": "string"}, "correlation_id": {"type": "string"}, "limit": limit_parameter(),
-    "after": {"type": "string", "format": "date-time", "description": "received after this time"}})
+    "after": {"type": "string", "format": "date-time", "description": "received after this time"},
+    "after_id": {"type": "string", "description": "with after: also those received at that time whose id sorts "
+                 "after this one; the last item's received_at and event id give the next page"}})
 def listing():
-    """Recorded events, oldest first, filtered by type or correlation id."""
+    """Recorded events, oldest first (by time received, then id), filtered by type or correlation id."""
+    after = g.query.get("after")
+    if "after_id" in g.query and after is None:
+        raise BadRequest("after_id pages within after; give both", code="invalid_query",
+                         details=[{"path": "after_id", "message": "only with after"}])
     with _db().transaction() as tx:
         items = store.listing(tx, event_type=g.query.get("type"), correlation_id=g.query.get("correlation_id"),
-                              limit=g.query["limit"], after=g.query.get("after"))
+                              limit=g.query["limit"], after=clock.iso(clock.parse(after)) if after else None,
+                              after_id=g.query.get("after_id"))
     return {"items": items}
 
 

@@ -88,13 +88,18 @@ def existing_keys(tx, keys: list[str]) -> set[str]:
         f"SELECT idempotency_key FROM events WHERE idempotency_key IN ({marks})", keys)}
 
 
-def listing(tx, *, event_type: str | None, correlation_id: str | None, limit: int, after: str | None) -> list[dict]:
+def listing(tx, *, event_type: str | None, correlation_id: str | None, limit: int, after: str | None,
+            after_id: str | None = None) -> list[dict]:
+    """Oldest first by (received_at, id); ``after``/``after_id`` continue after a page's last item (keyset paging)."""
     clauses, params = [], []
     for column, value in (("type", event_type), ("correlation_id", correlation_id)):
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
-    if after:
+    if after and after_id is not None:
+        clauses.append("(received_at > ? OR (received_at = ? AND id > ?))")
+        params += [after, after, after_id]
+    elif after:
         clauses.append("received_at > ?")
         params.append(after)
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
