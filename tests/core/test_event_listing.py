@@ -8,8 +8,8 @@ import pytest
 from python_nodes import clock
 from python_nodes.app import create_app
 from python_nodes.config import Config
+from tests.harness.workers import order_confirmed
 
-WEBHOOK = {"_action": "a(#1)", "_model": "sale.order", "state": "sale", "write_date": "2026-11-20 09:15:02"}
 NOON = datetime(2026, 12, 1, 12, 0, 0, 500000, tzinfo=timezone.utc)
 
 
@@ -23,7 +23,7 @@ def client(database_url):
 def receive(client, monkeypatch, orders, at: datetime):
     monkeypatch.setattr(clock, "now", lambda: at)
     for order in orders:
-        assert client.post("/v1/events", json={**WEBHOOK, "_id": order, "id": order}).status_code == 201
+        assert client.post("/v1/events", json=order_confirmed(order)).status_code == 201
     monkeypatch.undo()
 
 

@@ -16,12 +16,7 @@ from python_nodes.outbox.service import backoff
 from python_nodes.store import connect
 from python_nodes.store.migrations import migrate
 from tests.harness.receiver import receiver
-from tests.harness.workers import workers_server
-
-
-def webhook(order_id: int) -> dict:
-    return {"_action": "Kit: sale order confirmed(#12)", "_id": order_id, "_model": "sale.order", "id": order_id,
-            "state": "sale", "write_date": "2026-11-20 09:15:02"}
+from tests.harness.workers import order_confirmed, workers_server
 
 
 def wait_for(predicate, timeout=30.0):
@@ -42,7 +37,7 @@ def test_events_reach_n8n_once_each_after_an_outage(request, tmp_path, backend):
                "KIT_OUTBOX_BACKOFF_BASE": "0.1", "KIT_OUTBOX_BACKOFF_MAX": "0.5"}
         with workers_server(env, database_url=url, workers=3) as base:
             for order_id in range(1, 31):
-                assert requests.post(f"{base}/v1/events", json=webhook(order_id), timeout=5).status_code == 201
+                assert requests.post(f"{base}/v1/events", json=order_confirmed(order_id), timeout=5).status_code == 201
             assert wait_for(lambda: len(n8n.received) >= 30)  # tried while n8n refuses
             n8n.refuse_with = None
             assert wait_for(lambda: len(n8n.bodies()) >= 30)
@@ -62,7 +57,7 @@ def test_gives_up_after_max_attempts_then_retry_delivers(tmp_path):
         env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_MAX_ATTEMPTS": "3",
                "KIT_OUTBOX_BACKOFF_BASE": "0.05", "KIT_OUTBOX_BACKOFF_MAX": "0.1"}
         with workers_server(env, workers=1) as base:
-            requests.post(f"{base}/v1/events", json=webhook(7), timeout=5)
+            requests.post(f"{base}/v1/events", json=order_confirmed(7), timeout=5)
             assert wait_for(lambda: requests.get(f"{base}/v1/outbox", params={"state": "dead"},
                                                  timeout=5).json()["items"])
             dead = requests.get(f"{base}/v1/outbox", params={"state": "dead"}, timeout=5).json()["items"][0]
@@ -81,7 +76,7 @@ def test_a_delivery_in_flight_is_not_sent_again_by_hand(tmp_path):
     with receiver() as n8n:
         n8n.answering.clear()  # n8n takes its time with the first send
         with workers_server({"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook"}, workers=1) as base:
-            requests.post(f"{base}/v1/events", json=webhook(8), timeout=5)
+            requests.post(f"{base}/v1/events", json=order_confirmed(8), timeout=5)
             assert wait_for(lambda: n8n.received)
             [row] = requests.get(f"{base}/v1/outbox", timeout=5).json()["items"]
             refused = requests.post(f"{base}/v1/outbox/{row['id']}/retry", timeout=5)
@@ -100,7 +95,7 @@ def test_a_text_200_from_a_starting_n8n_is_not_a_delivery(tmp_path):
         env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_BACKOFF_BASE": "0.05",
                "KIT_OUTBOX_BACKOFF_MAX": "0.1"}
         with workers_server(env, workers=1) as base:
-            requests.post(f"{base}/v1/events", json=webhook(8), timeout=5)
+            requests.post(f"{base}/v1/events", json=order_confirmed(8), timeout=5)
             assert wait_for(lambda: len(n8n.received) >= 2)  # answered, yet sent again
             [row] = requests.get(f"{base}/v1/outbox", timeout=5).json()["items"]
             assert row["state"] == "pending" and "n8n is starting up" in row["last_error"]
@@ -121,7 +116,7 @@ def test_a_row_whose_batch_lease_ran_out_is_sent_only_by_the_process_that_took_i
     migrate(db, ["python_nodes.audit.store", "python_nodes.events.store", "python_nodes.outbox.store"])
     config = Config(database_url=database_url, n8n_webhook_base="http://n8n.test/webhook")
     for order_id in (1, 2):
-        ingest(db, config, webhook(order_id))
+        ingest(db, config, order_confirmed(order_id))
     batch = outbox.claim_due(db, 50)  # one process takes both rows, then spends its lease on earlier rows
     later = clock.now() + timedelta(seconds=outbox.LEASE_SECONDS + 1)
     monkeypatch.setattr(clock, "now", lambda: later)

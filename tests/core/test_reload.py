@@ -14,16 +14,11 @@ import time
 import requests
 
 from scripts.procs import free_port, start_workers, stop
+from tests.harness.workers import order_confirmed
 
 SENDERS = 8
 RELOADS = 4
 SECRET = "reload-test-secret"
-
-
-def webhook(order_id: int) -> dict:
-    return {"_action": "Kit: sale order confirmed(#12)", "_id": order_id, "_model": "sale.order", "id": order_id,
-            "amount_total": 1250.0, "name": f"S{order_id:06d}", "partner_id": 7, "state": "sale",
-            "write_date": "2026-11-20 09:15:02"}
 
 
 def test_reloads_during_a_webhook_burst_lose_none(tmp_path):
@@ -40,7 +35,7 @@ def test_reloads_during_a_webhook_burst_lose_none(tmp_path):
             sent.append(order_id)
             try:  # a new connection each time, as Odoo sends them, and Odoo does not send again
                 answer = requests.post(f"http://127.0.0.1:{port}/v1/events", params={"token": SECRET},
-                                       json=webhook(order_id), timeout=10)
+                                       json=order_confirmed(order_id), timeout=10)
                 if answer.status_code != 201:
                     failures.append(f"order {order_id}: {answer.status_code} {answer.text[:200]}")
             except requests.RequestException as error:

@@ -20,3 +20,9 @@ def workers_server(env: dict | None = None, *, workers: int = 2, threads: int = 
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)
+
+
+def order_confirmed(order_id: int) -> dict:
+    """The body Odoo's webhook posts when the kit's automation rule sees sale order ``order_id`` confirmed."""
+    return {"_action": "Kit: sale order confirmed(#12)", "_id": order_id, "_model": "sale.order", "id": order_id,
+            "state": "sale", "write_date": "2026-11-20 09:15:02"}
