@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, g, request
 
 from .. import clock
 from ..contracts import contract, limit_parameter, read_json
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import BadRequest, NotFound
 from . import service, store
 
 bp = Blueprint("events", __name__)
@@ -73,8 +73,7 @@ def consume(event_id: str):
         state = store.consume(tx, event_id, g.body["consumer"], clock.iso(now),
                               lease_until=clock.iso(now + timedelta(seconds=lease)) if lease else None)
     if state == store.BUSY:
-        raise Conflict(f"{g.body['consumer']} is handling event {event_id} right now; retry after its lease",
-                       code="consumption_in_progress", retryable=True, details=[{"lease_seconds": lease}])
+        raise service.consumption_busy(event_id, g.body["consumer"], lease)
     return _consumption(event_id, g.body["consumer"], state)
 
 

@@ -30,6 +30,12 @@ def authenticate(config, presented: str | None) -> None:
         raise Unauthorized("missing or wrong webhook token", code="bad_webhook_token")
 
 
+def consumption_busy(event_id: str, consumer: str, lease_seconds: int | None) -> Conflict:
+    """The retryable 409 for a claim while another caller's lease on the event runs."""
+    return Conflict(f"{consumer} is handling event {event_id} right now; retry after its lease",
+                    code="consumption_in_progress", retryable=True, details=[{"lease_seconds": lease_seconds}])
+
+
 def is_odoo_webhook(body) -> bool:
     return isinstance(body, dict) and "specversion" not in body
 

@@ -144,6 +144,13 @@ def finish_consumption(tx, event_id: str, consumer: str, at: str) -> bool:
     return row is not None
 
 
+def drop_claim(tx, event_id: str, consumer: str) -> None:
+    """Forget an unfinished claim whose holder failed before its effect, so the next delivery need not wait out
+    the lease."""
+    tx.execute("DELETE FROM event_consumptions WHERE event_id = ? AND consumer = ? AND completed_at IS NULL",
+               (event_id, consumer))
+
+
 def consumptions(tx, event_id: str) -> list[dict]:
     rows = tx.fetchall("SELECT consumer, consumed_at, lease_until, completed_at FROM event_consumptions "
                        "WHERE event_id = ? ORDER BY consumer", (event_id,))

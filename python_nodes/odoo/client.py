@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from urllib.parse import urlparse
 
 import odoorpc
@@ -19,11 +20,17 @@ ODOO_ERRORS = {
 }
 
 
+# A model's fields change only when a module is installed or upgraded: ask Odoo again after this long.
+FIELDS_TTL_SECONDS = 300.0
+
+
 class OdooClient:
     """The Odoo calls the workers make; every call goes through ``execute_kw`` like any RPC client's."""
 
-    def __init__(self, odoo: odoorpc.ODOO):
+    def __init__(self, odoo: odoorpc.ODOO, clock=time.monotonic):
         self._odoo = odoo
+        self._clock = clock
+        self._fields: dict[str, tuple[float, frozenset]] = {}
 
     def call(self, model: str, method: str, *args, **kwargs):
         try:
@@ -32,6 +39,15 @@ class OdooClient:
             raise translate(exc) from exc
         except OSError as exc:
             raise UpstreamError(f"Odoo unreachable: {exc}", code="odoo_unreachable") from exc
+
+    def field_names(self, model: str) -> frozenset:
+        """The model's field names (``fields_get``), kept for ``FIELDS_TTL_SECONDS``."""
+        now = self._clock()
+        cached = self._fields.get(model)
+        if cached is None or now - cached[0] >= FIELDS_TTL_SECONDS:
+            cached = (now, frozenset(self.call(model, "fields_get", [], attributes=["type"])))
+            self._fields[model] = cached
+        return cached[1]
 
     def search_read(self, model: str, domain: list, fields: list[str], **kwargs) -> list[dict]:
         return self.call(model, "search_read", domain, fields, **kwargs)

@@ -35,16 +35,13 @@ def text(value):
 
 
 class Reader:
-    """One snapshot read; asks ``fields_get`` first so it only requests fields this database has."""
+    """One snapshot read; it only requests fields this database has (the client's ``field_names``)."""
 
     def __init__(self, odoo):
         self.odoo = odoo
-        self._fields: dict[str, set] = {}
 
     def has(self, model: str, name: str) -> bool:
-        if model not in self._fields:
-            self._fields[model] = set(self.odoo.call(model, "fields_get", [], attributes=["type"]))
-        return name in self._fields[model]
+        return name in self.odoo.field_names(model)
 
     def fields(self, model: str, wanted: list[str]) -> list[str]:
         return [name for name in wanted if self.has(model, name)]

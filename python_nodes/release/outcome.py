@@ -48,11 +48,12 @@ def check_binding(decision: dict, approval: dict) -> None:
                        f"{decision['snapshot_digest']}", code="approval_mismatch")
 
 
-def apply(odoo, decision: dict, approval: dict | None, names: dict[str, str]) -> dict:
-    """Re-read the order, confirm it when released and unchanged, and post the note; returns what was done."""
+def apply(odoo, decision: dict, approval: dict | None, names: dict[str, str], current: dict | None = None) -> dict:
+    """Re-read the order (unless ``current`` was read for this decision in the same request), confirm it when
+    released and unchanged, and post the note; returns what was done."""
     outcome = plan(decision, approval)
     order_id = decision["order_id"]
-    current = read_snapshot(odoo, order_id)
+    current = current or read_snapshot(odoo, order_id)
     state = current["order"]["state"]
     changed = order_digest(current) != decision["order_digest"] or state == "cancel"
     if outcome == RELEASED and changed:

@@ -16,10 +16,7 @@ from scripts.procs import free_port
 ORDER_WORKFLOW_ID = "odooOpsOrderConf"
 OUTBOX_TRIGGER = "Workers outbox webhook"
 DIRECT_TRIGGER = "Odoo webhook (direct)"
-HANDOVER_NODE = "Event to hand over"
-RELEASE_NODE = "Start order release"
-REDELIVERY_NODE = "Already handled (redelivery)"
-IN_PROGRESS_NODE = "Answer in progress"
+HANDOVER_NODE = "Hand over for release"
 
 
 def rpc(sim, model: str, method: str, *args, **kwargs):
@@ -75,19 +72,23 @@ def events_of(workers, order_id: int) -> list[dict]:
 
 
 def order_runs(n8n) -> list[dict]:
-    """Each finished run of the order-confirmed workflow: its trigger, the event it handled, whether it handed over."""
+    """Each finished run of the order-confirmed workflow: its trigger, the event it handled, whether it handed the
+    order over (decided it, or started its approvals) or stopped at the effect-once gate (a redelivery, or 409
+    while another run held the event)."""
     runs = []
     for execution in n8n.api.executions(ORDER_WORKFLOW_ID, include_data=True):
         run_data = _run_data(execution)
         trigger = OUTBOX_TRIGGER if OUTBOX_TRIGGER in run_data else DIRECT_TRIGGER if DIRECT_TRIGGER in run_data else ""
-        event_id = None
+        answer = {}
         if HANDOVER_NODE in run_data:
-            # A run n8n abandoned at a stop and recovered on restart carries artificial items without the event.
-            event_id = (run_data[HANDOVER_NODE][0]["data"]["main"][0][0]["json"].get("event") or {}).get("id")
+            # A run n8n abandoned at a stop and recovered on restart carries artificial items without an answer.
+            answer = run_data[HANDOVER_NODE][0]["data"]["main"][0][0]["json"]
+        body = answer.get("body") if isinstance(answer.get("body"), dict) else {}
         runs.append({"id": execution["id"], "status": execution["status"], "trigger": trigger,
                      "started_at": execution.get("startedAt"), "stopped_at": execution.get("stoppedAt"),
-                     "event_id": event_id, "handed_over": RELEASE_NODE in run_data,
-                     "stopped_at_gate": REDELIVERY_NODE in run_data or IN_PROGRESS_NODE in run_data})
+                     "event_id": body.get("event_id"), "handover": body.get("handover"),
+                     "handed_over": body.get("handover") in ("done", "needs_approval"),
+                     "stopped_at_gate": body.get("handover") == "redelivery" or answer.get("statusCode") == 409})
     return runs
 
 

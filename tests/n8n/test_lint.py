@@ -60,17 +60,17 @@ def _node(workflow, name):
     (lambda w: w["settings"].pop("errorWorkflow"), lint.NO_ERROR_WORKFLOW),
     (lambda w: w["settings"].update(errorWorkflow="nope"), lint.NO_ERROR_WORKFLOW),
     (lambda w: _node(w, "Note: direct path").update(name="Sticky Note1"), lint.NODE_NAME),
-    (lambda w: _node(w, "Answer duplicate").update(id=_node(w, "Answer accepted")["id"]), lint.NODE_NAME),
-    (lambda w: _node(w, "Claim event for handover").update(typeVersion=99), lint.UNKNOWN_NODE_TYPE),
-    (lambda w: _node(w, "Claim event for handover").update(type="n8n-nodes-base.noSuchNode"), lint.UNKNOWN_NODE_TYPE),
-    (lambda w: _node(w, "Claim event for handover")["parameters"].update(method="DELETE"), lint.UNKNOWN_WORKER_PATH),
+    (lambda w: _node(w, "Answer outbox").update(id=_node(w, "Answer Odoo")["id"]), lint.NODE_NAME),
+    (lambda w: _node(w, "Hand over for release").update(typeVersion=99), lint.UNKNOWN_NODE_TYPE),
+    (lambda w: _node(w, "Hand over for release").update(type="n8n-nodes-base.noSuchNode"), lint.UNKNOWN_NODE_TYPE),
+    (lambda w: _node(w, "Hand over for release")["parameters"].update(method="DELETE"), lint.UNKNOWN_WORKER_PATH),
     (lambda w: _node(w, "Record event in inbox")["parameters"]["queryParameters"]["parameters"][0].update(
         name="tokn"), lint.UNKNOWN_WORKER_PATH),
-    (lambda w: _node(w, "Claim event for handover")["credentials"]["httpHeaderAuth"].update(name="Someone's key"),
+    (lambda w: _node(w, "Hand over for release")["credentials"]["httpHeaderAuth"].update(name="Someone's key"),
      lint.UNKNOWN_CREDENTIAL),
-    (lambda w: _node(w, "Answer accepted")["parameters"].update(
+    (lambda w: _node(w, "Answer Odoo")["parameters"].update(
         responseBody="Authorization: Bearer abcdefghijklmnop1234"), lint.LITERAL_SECRET),
-    (lambda w: _node(w, "Answer accepted")["parameters"].update(
+    (lambda w: _node(w, "Answer Odoo")["parameters"].update(
         responseBody="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"), lint.LITERAL_SECRET),
     (lambda w: w["connections"].update({"Ghost": {"main": [[]]}}), lint.STRUCTURE),
 ])
@@ -84,7 +84,7 @@ def test_each_rule_catches_its_mistake(tmp_path, openapi, change, rule):
 def test_credential_with_an_instance_id_is_refused(tmp_path, openapi):
     path = tmp_path / "order-confirmed.json"
     workflow = json.loads((paths.WORKFLOWS_DIR / "order-confirmed.json").read_text())
-    _node(workflow, "Claim event for handover")["credentials"]["httpHeaderAuth"]["id"] = "aB3dE5gH7jK9mN1p"
+    _node(workflow, "Hand over for release")["credentials"]["httpHeaderAuth"]["id"] = "aB3dE5gH7jK9mN1p"
     path.write_text(json.dumps(workflow, indent=2, sort_keys=True) + "\n")
     rules = {p.rule for p in run([path], openapi)}
     assert lint.CREDENTIAL_NOT_BY_NAME in rules and lint.NOT_NORMALIZED in rules
@@ -92,6 +92,6 @@ def test_credential_with_an_instance_id_is_refused(tmp_path, openapi):
 
 def test_uuids_and_expressions_are_not_secrets(openapi):
     workflow = json.loads((paths.WORKFLOWS_DIR / "order-confirmed.json").read_text())
-    node = copy.deepcopy(_node(workflow, "Answer accepted"))
+    node = copy.deepcopy(_node(workflow, "Answer Odoo"))
     node["parameters"]["responseBody"] = "={{ $json.body.event.id }} 6f1c1e0a-7f57-4a35-9d8e-3c1f6b0b2a11"
     assert lint._secrets("x.json", node) == []

@@ -41,9 +41,9 @@ def test_import_keeps_ids_and_publishes(n8n):
     order = n8n.api.workflow("odooOpsOrderConf")
     assert order["settings"]["errorWorkflow"] == "odooOpsErrorHndl"
     # Credentials are resolved by name on import, to this instance's ids.
-    claim = next(n for n in order["nodes"] if n["name"] == "Claim event for handover")
-    assert claim["credentials"]["httpHeaderAuth"]["name"] == "Kit workers API"
-    assert claim["credentials"]["httpHeaderAuth"]["id"]
+    handover = next(n for n in order["nodes"] if n["name"] == "Hand over for release")
+    assert handover["credentials"]["httpHeaderAuth"]["name"] == "Kit workers API"
+    assert handover["credentials"]["httpHeaderAuth"]["id"]
 
 
 def test_bootstrap_again_is_an_upsert(n8n):

@@ -60,9 +60,8 @@ class FakeOdoo:
     def __init__(self, records=RECORDS, fields=FIELDS):
         self.records, self.model_fields, self.searches = records, fields, []
 
-    def call(self, model, method, *args, **kwargs):
-        assert method == "fields_get"
-        return {name: {"type": "char"} for name in self.model_fields.get(model, [])}
+    def field_names(self, model):
+        return frozenset(self.model_fields.get(model, []))
 
     def read(self, model, ids, fields):
         unknown = set(fields) - set(self.model_fields[model])
