@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import odoorpc
 import pytest
 import requests
 
 from python_nodes.contracts import problems
 from python_nodes.release import reasons as R
 from tests.conftest import fresh_postgres_database
-from tests.harness.odoo_sim import odoo_sim_server
 from tests.harness.workers import order_confirmed, workers_server
 
-from .test_odoo_http import make_order, notes, rpc, state
+from .test_odoo_http import make_order, notes, state
 
 SECRET = "handover-webhook-secret"
 CONSUMER = "n8n.order-confirmed"
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with odoo_sim_server() as info:
-        yield info
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -37,13 +29,6 @@ def base(request, sim, tmp_path_factory):
     else:
         with fresh_postgres_database() as database_url, workers_server(env, database_url=database_url) as url:
             yield url
-
-
-@pytest.fixture(scope="module")
-def odoo(sim):
-    client = odoorpc.ODOO(sim.host, port=sim.port)
-    client.login(sim.db, sim.login, sim.password)
-    return client
 
 
 def record(base, order_id: int) -> str:

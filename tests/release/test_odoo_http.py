@@ -1,19 +1,11 @@
 """The Odoo-id path end to end over real processes: the Odoo simulator, gunicorn workers, approvals, write-back."""
 from __future__ import annotations
 
-import odoorpc
 import pytest
 import requests
 
 from python_nodes.release import reasons as R
-from tests.harness.odoo_sim import odoo_sim_server
 from tests.harness.workers import workers_server
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with odoo_sim_server() as info:
-        yield info
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +15,6 @@ def base(sim, tmp_path_factory):
            "KIT_ODOO_PASSWORD": sim.password}
     with workers_server(env, database_url=f"sqlite:///{folder}/kit.sqlite3") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def odoo(sim):
-    client = odoorpc.ODOO(sim.host, port=sim.port)
-    client.login(sim.db, sim.login, sim.password)
-    return client
 
 
 def rpc(odoo, model, method, *args, **kwargs):
