@@ -7,7 +7,8 @@ import requests
 from .conftest import WEBHOOK_SECRET
 from scripts.procs import wait_for
 
-from .flows import DIRECT_TRIGGER, draft_orders, events_of, last_webhook_seq, order_runs, provision, rpc, webhooks_since
+from .flows import (DIRECT_TRIGGER, consumption_state, draft_orders, events_of, last_webhook_seq, order_runs,
+                    outbox_delivery, provision, rpc, webhooks_since)
 
 pytestmark = pytest.mark.e2e
 
@@ -95,3 +96,25 @@ def test_worker_down_becomes_a_dead_letter_that_replays_once_it_is_back(stack):
                              if r["event_id"] == recorded["event"]["id"] and r["handed_over"]] or None, 60,
                     what="the replayed run to hand over")
     assert len(runs) == 1 and runs[0]["trigger"] in (DIRECT_TRIGGER, "Workers outbox webhook")
+
+
+def test_a_hand_over_the_workers_cannot_do_fails_into_a_dead_letter_and_claims_nothing(stack):
+    # An event about an order Odoo does not have (a sale.order.changed: the outbox forwards no such type, so this
+    # test's delivery is the only one): the workers cannot read the order, so they answer 404 and keep no claim.
+    order = 987001
+    recorded = requests.post(stack.workers.url + "/v1/events", json=odoo_body(order), timeout=30,
+                             params={"token": WEBHOOK_SECRET, "type": "sale.order.changed"})
+    assert recorded.status_code == 201, recorded.text
+    envelope = recorded.json()["event"]
+
+    answer = outbox_delivery(stack, "kit/sale-order-confirmed", envelope)
+    assert not 200 <= answer.status_code < 300, answer.text  # the outbox would send it again later
+
+    def letter():
+        items = stack.desk.get("/v1/dead-letters").json()["items"]
+        return next((i for i in items if i["failed_node"] == "Handover failed" and envelope["id"] in json.dumps(i)),
+                    None)
+
+    found = wait_for(letter, 90, what="the dead letter of the failed hand-over")
+    assert found["workflow_id"] == "odooOpsOrderConf" and "HTTP 404" in found["error_message"], found
+    assert consumption_state(stack.workers, envelope["id"], "n8n.order-confirmed") is None
