@@ -8,6 +8,8 @@ PREFIX = "KIT_"
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 
+# Counts that make no sense below one (the outbox would never send).
+AT_LEAST_ONE = ("outbox_batch", "outbox_concurrency")
 # Settings that must be set explicitly in production: the workers refuse to start without them.
 PRODUCTION_SECRETS = ("webhook_secret", "api_token", "n8n_token", "slack_signing_secret")
 
@@ -48,6 +50,9 @@ class Config:
     outbox_enabled: bool = True
     outbox_poll_seconds: float = 0.2
     outbox_batch: int = 50
+    # Deliveries each worker process keeps in flight: a hand-over runs while n8n holds the delivery open (it
+    # reads and writes Odoo), so one at a time would let a slow Odoo throttle the whole backlog.
+    outbox_concurrency: int = 4
     outbox_max_attempts: int = 20
     outbox_backoff_base: float = 0.5
     outbox_backoff_max: float = 60.0
@@ -77,6 +82,9 @@ class Config:
         """Fail closed: production needs every secret, and the env must be known."""
         if self.env not in (DEVELOPMENT, PRODUCTION):
             raise ConfigError(f"KIT_ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, not {self.env!r}")
+        for name in AT_LEAST_ONE:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{PREFIX}{name.upper()} must be at least 1, not {getattr(self, name)}")
         if self.production:
             missing = [PREFIX + name.upper() for name in PRODUCTION_SECRETS if not getattr(self, name)]
             if missing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import requests
@@ -133,16 +134,36 @@ def backlog(db) -> dict:
 
 
 def run_dispatcher(db, config, stop: threading.Event) -> None:
-    """Loop until ``stop``: send due rows, then sleep until woken or the poll interval passes."""
-    session = requests.Session()
-    while not stop.is_set():
+    """Loop until ``stop``: keep up to ``outbox_concurrency`` deliveries in flight, claiming due rows as slots free
+    up (a slow delivery holds its slot only); sleep until woken or the poll interval passes when none is due."""
+    local = threading.local()
+    slots = threading.Semaphore(config.outbox_concurrency)
+
+    def send(row: dict) -> None:
         try:
-            rows = claim_due(db, config.outbox_batch)
-            for row in rows:
-                deliver(db, config, row, session)
-        except Exception:  # keep the loop alive; the rows stay leased and come back after the lease
-            log.exception("outbox round failed")
+            if not hasattr(local, "session"):  # a requests.Session is not shared between threads
+                local.session = requests.Session()
+            deliver(db, config, row, local.session)
+        except Exception:  # the row stays leased and comes back after its lease
+            log.exception("outbox delivery failed", extra={"fields": {"event_id": row["event_id"]}})
+        finally:
+            slots.release()
+            _wakeup.set()  # a free slot: look for more work now
+
+    with ThreadPoolExecutor(max_workers=config.outbox_concurrency, thread_name_prefix="outbox") as pool:
+        while not stop.is_set():
+            free = 0
+            while slots.acquire(blocking=False):
+                free += 1
             rows = []
-        if not rows:
-            _wakeup.wait(config.outbox_poll_seconds)
-            _wakeup.clear()
+            try:
+                rows = claim_due(db, min(free, config.outbox_batch)) if free else []
+            except Exception:  # keep the loop alive
+                log.exception("outbox round failed")
+            for row in rows:
+                pool.submit(send, row)
+            for _ in range(free - len(rows)):
+                slots.release()
+            if not rows:
+                _wakeup.wait(config.outbox_poll_seconds)
+                _wakeup.clear()

@@ -42,3 +42,9 @@ def test_unknown_environment_is_refused():
     with pytest.raises(ConfigError):
         Config.from_env({"KIT_ENV": "staging"})
 
+
+
+@pytest.mark.parametrize("name", ["KIT_OUTBOX_CONCURRENCY", "KIT_OUTBOX_BATCH"])
+def test_an_outbox_that_could_never_send_is_refused(name):
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env({name: "0"})

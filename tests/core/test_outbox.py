@@ -51,6 +51,23 @@ def test_events_reach_n8n_once_each_after_an_outage(request, tmp_path, backend):
             assert state["backlog"] == {"delivered": 30}
 
 
+def test_each_process_keeps_its_configured_number_of_deliveries_in_flight(tmp_path):
+    with receiver() as n8n:
+        n8n.answering.clear()  # n8n holds every delivery open, as while a hand-over reads and writes Odoo
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_CONCURRENCY": "3"}
+        with workers_server(env, workers=1) as base:
+            for order_id in range(1, 11):
+                assert requests.post(f"{base}/v1/events", json=order_confirmed(order_id), timeout=5).status_code == 201
+            assert wait_for(lambda: len(n8n.received) >= 3)
+            time.sleep(0.5)  # a fourth would have arrived by now
+            assert len(n8n.received) == 3
+            n8n.answering.set()
+            assert wait_for(lambda: len(n8n.bodies()) >= 10)
+            time.sleep(1.0)  # anything sent twice would show up by now
+            assert sorted(b["data"]["record"]["id"] for b in n8n.bodies()) == list(range(1, 11))
+            assert requests.get(f"{base}/v1/outbox", timeout=5).json()["backlog"] == {"delivered": 10}
+
+
 def test_gives_up_after_max_attempts_then_retry_delivers(tmp_path):
     with receiver() as n8n:
         n8n.refuse_with = 500
