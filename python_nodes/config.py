@@ -51,8 +51,9 @@ class Config:
     outbox_poll_seconds: float = 0.2
     outbox_batch: int = 50
     # Deliveries each worker process keeps in flight: a hand-over runs while n8n holds the delivery open (it
-    # reads and writes Odoo), so one at a time would let a slow Odoo throttle the whole backlog.
-    outbox_concurrency: int = 4
+    # reads and writes Odoo), so one at a time would let a slow Odoo throttle the whole backlog; each also holds
+    # a worker thread for the hand-over, so more than half the threads would keep Odoo's webhooks waiting.
+    outbox_concurrency: int = 2
     outbox_max_attempts: int = 20
     outbox_backoff_base: float = 0.5
     outbox_backoff_max: float = 60.0
