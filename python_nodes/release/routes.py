@@ -1,4 +1,5 @@
-"""HTTP: ``POST /v1/orders/release`` answers release, approve or hold for an Odoo order id or an inline snapshot."""
+"""HTTP: ``POST /v1/orders/release`` answers release, approve or hold for an Odoo order id or an inline snapshot;
+``/outcome`` writes a decision back to Odoo; ``/handover`` does both for a recorded order event, once."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,7 +7,6 @@ from datetime import timedelta
 from flask import Blueprint, current_app, g
 
 from .. import clock
-
 from ..approvals import directory as approvals_directory
 from ..approvals import store as approvals_store
 from ..audit import service as audit
