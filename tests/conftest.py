@@ -1,14 +1,17 @@
-"""Shared fixtures: a Flask app over a fresh database (SQLite, or PostgreSQL for the ``backend`` fixture)."""
+"""Shared fixtures: a Flask app over a fresh database (SQLite, or PostgreSQL for the ``backend`` fixture), and the
+Odoo simulator with an odoorpc client logged in to it."""
 from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
 
+import odoorpc
 import psycopg
 import pytest
 
 from python_nodes.app import create_app
 from python_nodes.config import Config
+from tests.harness.odoo_sim import odoo_sim_server
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -59,3 +62,18 @@ def app(config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def sim():
+    """The Odoo simulator as a real process, one per test module."""
+    with odoo_sim_server() as info:
+        yield info
+
+
+@pytest.fixture(scope="module")
+def odoo(sim):
+    """odoorpc logged in to the module's simulator, for arranging and inspecting records."""
+    client = odoorpc.ODOO(sim.host, port=sim.port)
+    client.login(sim.db, sim.login, sim.password)
+    return client

@@ -3,30 +3,15 @@ from __future__ import annotations
 
 import json
 
-import odoorpc
 import pytest
 import requests
 
 from python_nodes.allocation.network import EXAMPLE_FILE
-from tests.harness.odoo_sim import odoo_sim_server
 from tests.harness.workers import workers_server
 
 from .instances import violations
 
 NOW = "2025-03-03T10:00:00Z"
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with odoo_sim_server() as info:
-        yield info
-
-
-@pytest.fixture(scope="module")
-def odoo(sim):
-    client = odoorpc.ODOO(sim.host, port=sim.port)
-    client.login(sim.db, sim.login, sim.password)
-    return client
 
 
 def rpc(odoo, model, method, *args, **kwargs):

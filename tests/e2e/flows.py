@@ -86,7 +86,7 @@ def order_runs(n8n) -> list[dict]:
         body = answer.get("body") if isinstance(answer.get("body"), dict) else {}
         runs.append({"id": execution["id"], "status": execution["status"], "trigger": trigger,
                      "started_at": execution.get("startedAt"), "stopped_at": execution.get("stoppedAt"),
-                     "event_id": body.get("event_id"), "handover": body.get("handover"),
+                     "event_id": body.get("event_id"),
                      "handed_over": body.get("handover") in ("done", "needs_approval"),
                      "stopped_at_gate": body.get("handover") == "redelivery" or answer.get("statusCode") == 409})
     return runs

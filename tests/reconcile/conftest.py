@@ -1,17 +1,10 @@
-"""Fixtures for sweep tests: one Odoo simulator per module (reset per test) and the app pointed at it."""
+"""Fixtures for sweep tests: the module's Odoo simulator (tests/conftest.py), reset per test, and the app on it."""
 from __future__ import annotations
 
 import pytest
 
 from python_nodes.app import create_app
 from python_nodes.config import Config
-from tests.harness.odoo_sim import odoo_sim_server
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with odoo_sim_server() as info:
-        yield info
 
 
 @pytest.fixture
