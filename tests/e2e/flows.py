@@ -79,10 +79,7 @@ def order_runs(n8n) -> list[dict]:
     for execution in n8n.api.executions(ORDER_WORKFLOW_ID, include_data=True):
         run_data = _run_data(execution)
         trigger = OUTBOX_TRIGGER if OUTBOX_TRIGGER in run_data else DIRECT_TRIGGER if DIRECT_TRIGGER in run_data else ""
-        answer = {}
-        if HANDOVER_NODE in run_data:
-            # A run n8n abandoned at a stop and recovered on restart carries artificial items without an answer.
-            answer = run_data[HANDOVER_NODE][0]["data"]["main"][0][0]["json"]
+        answer = _first_output(run_data.get(HANDOVER_NODE))
         body = answer.get("body") if isinstance(answer.get("body"), dict) else {}
         runs.append({"id": execution["id"], "status": execution["status"], "trigger": trigger,
                      "started_at": execution.get("startedAt"), "stopped_at": execution.get("stoppedAt"),
@@ -90,6 +87,14 @@ def order_runs(n8n) -> list[dict]:
                      "handed_over": body.get("handover") in ("done", "needs_approval"),
                      "stopped_at_gate": body.get("handover") == "redelivery" or answer.get("statusCode") == 409})
     return runs
+
+
+def _first_output(node_runs: list | None) -> dict:
+    """The first item a node put out in its first run; empty when it never ran or put out nothing. When n8n recovers
+    a run it abandoned at a stop, a node that was still running has a "crashed" run without data, and one that had
+    finished has artificial items without its answer."""
+    main = ((node_runs or [{}])[0].get("data") or {}).get("main") or [[]]
+    return (main[0] or [{}])[0].get("json") or {}
 
 
 def _run_data(execution: dict) -> dict:
