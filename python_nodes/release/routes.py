@@ -72,8 +72,9 @@ def write_outcome():
 @contract(request="order-release-handover-request", response="order-release-handover")
 def handover():
     """Take a recorded order event over for release, once per consumer: claim it, decide, and write a decision that
-    needs nobody (release or hold) back to Odoo. One that needs approvals stays claimed: the caller starts them and
-    then says ``/v1/events/{id}/consumptions/{consumer}/done``. A redelivery of a handled event changes nothing."""
+    needs nobody (release or hold) back to Odoo. One that needs approvals stays claimed and comes back whole
+    (``release``): the caller starts the approvals from it and then says
+    ``/v1/events/{id}/consumptions/{consumer}/done``. A redelivery of a handled event changes nothing."""
     body = g.body
     event_id, consumer, lease = body["event_id"], body["consumer"], body.get("lease_seconds", HANDOVER_LEASE_SECONDS)
     now = clock.now()
@@ -85,7 +86,8 @@ def handover():
         raise events_service.consumption_busy(event_id, consumer, lease)
     answer = {"event_id": event_id, "consumer": consumer, "order_id": order_id}
     if state == events_store.DONE:
-        return {**answer, "handover": REDELIVERY, "decision": None, "reason_codes": [], "outcome": None}
+        return {**answer, "handover": REDELIVERY, "decision": None, "reason_codes": [], "outcome": None,
+                "release": None}
     try:
         odoo = current_app.extensions["kit.odoo"]()
         snapshot = read_order(odoo, order_id)
@@ -97,14 +99,14 @@ def handover():
         with _db().transaction() as tx:
             events_store.drop_claim(tx, event_id, consumer)  # a retry may start again at once
         raise
-    if decision["decision"] == APPROVE:
-        handed = NEEDS_APPROVAL
-    else:
-        handed = DONE
+    needs_approval = decision["decision"] == APPROVE
+    if not needs_approval:
         with _db().transaction() as tx:
             events_store.finish_consumption(tx, event_id, consumer, clock.iso())
-    return {**answer, "handover": handed, "decision": decision["decision"],
-            "reason_codes": [r["code"] for r in decision["reasons"]], "outcome": result}
+    # The approvals start from this decision as it stands (recorded once), not from a second one.
+    return {**answer, "handover": NEEDS_APPROVAL if needs_approval else DONE, "decision": decision["decision"],
+            "reason_codes": [r["code"] for r in decision["reasons"]], "outcome": result,
+            "release": decision if needs_approval else None}
 
 
 def _db():

@@ -17,4 +17,7 @@ def test_demo_runs_every_scenario_end_to_end(tmp_path):
     assert "Anna presses Approve" in out and "decision: approve" in out
     assert "answered HTTP 201, 200" in out and "1 event recorded" in out
     assert "release.applied" in out and "all four scenarios passed" in out
+    # The over-credit order was decided once, by its hand-over; its approvals started from that decision.
+    [audit] = [line for line in out.splitlines() if "] audit " in line]
+    assert audit.count("release.decided") == 1, audit
     assert "scheduled date" in out.split("scenario 4:")[1] and "slack    #" in out.split("scenario 4:")[1]

@@ -47,6 +47,10 @@ def consumption(base, event_id: str) -> list[dict]:
     return requests.get(f"{base}/v1/events/{event_id}/consumptions", timeout=10).json()["items"]
 
 
+def timeline(base, order_id: int) -> list[dict]:
+    return requests.get(f"{base}/v1/timeline/sale.order:{order_id}", timeout=10).json()["entries"]
+
+
 def test_order_within_policy_is_released_once_and_a_redelivery_changes_nothing(base, odoo):
     order_id = make_order(odoo)
     event_id = record(base, order_id)
@@ -55,7 +59,7 @@ def test_order_within_policy_is_released_once_and_a_redelivery_changes_nothing(b
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert problems("order-release-handover", body) == []
-    assert (body["handover"], body["decision"], body["order_id"]) == ("done", R.RELEASE, order_id)
+    assert (body["handover"], body["decision"], body["order_id"], body["release"]) == ("done", R.RELEASE, order_id, None)
     assert body["outcome"]["outcome"] == "released" and body["outcome"]["confirmed"] is True
     assert state(odoo, order_id) == "sale"
     assert len(notes(odoo, order_id)) == 1
@@ -73,8 +77,15 @@ def test_order_needing_approval_stays_claimed_until_the_caller_says_done(base, o
     event_id = record(base, order_id)
 
     body = handover(base, event_id, lease_seconds=120).json()
+    assert problems("order-release-handover", body) == []
     assert (body["handover"], body["decision"], body["outcome"]) == ("needs_approval", R.APPROVE, None)
     assert R.CREDIT_LIMIT_EXCEEDED in body["reason_codes"]
+    # The approvals start from the decision in the answer: it is the one recorded, and the only one.
+    release = body["release"]
+    assert (release["order_id"], release["decision"]) == (order_id, R.APPROVE)
+    assert [s["role"] for s in release["approval_request"]["steps"]] == ["finance"]
+    decided = [e for e in timeline(base, order_id) if e["action"] == "release.decided"]
+    assert [e["data"]["snapshot_digest"] for e in decided] == [release["snapshot_digest"]]
     assert state(odoo, order_id) == "draft" and notes(odoo, order_id) == []
     assert [c["state"] for c in consumption(base, event_id)] == ["claimed"]
 
