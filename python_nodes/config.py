@@ -58,6 +58,10 @@ class Config:
     outbox_backoff_base: float = 0.5
     outbox_backoff_max: float = 60.0
     outbox_timeout: float = 10.0
+    # An event a workflow records and handles itself (n8n's direct path, ``handled_by``) is forwarded only if that
+    # workflow has not finished it this many seconds later: longer than a hand-over's lease, so a run that died is
+    # taken over by the outbox's delivery.
+    outbox_handoff_seconds: float = 120.0
     network_file: str = ""
     policy_file: str = ""
     approvers_file: str = ""

@@ -19,13 +19,17 @@ def _db():
 @bp.post("/v1/events")
 @contract(request="event-request", validate_request=False, response="event-accepted", statuses=(201, 200), query={
     "token": {"type": "string", "description": "the webhook secret (Odoo cannot send headers); or X-Kit-Token"},
-    "type": {"type": "string", "description": "the event type, when the automation rule says it (Odoo webhooks)"}})
+    "type": {"type": "string", "description": "the event type, when the automation rule says it (Odoo webhooks)"},
+    "handled_by": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,99}$",
+                   "description": "the consumer that handles the new event itself (n8n's direct path): the outbox "
+                   "forwards it only if that consumer has not finished it KIT_OUTBOX_HANDOFF_SECONDS later"}})
 def accept():
     """Take an Odoo webhook body or a CloudEvents envelope; record it once (201) or say it is a duplicate (200)."""
     config = current_app.extensions["kit.config"]
     service.authenticate(config, g.query.get("token") or request.headers.get("X-Kit-Token"))
     body = read_json()
-    status, response = service.ingest(_db(), config, body, type_hint=g.query.get("type"))
+    status, response = service.ingest(_db(), config, body, type_hint=g.query.get("type"),
+                                      handled_by=g.query.get("handled_by"))
     return response, status
 
 

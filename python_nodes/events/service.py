@@ -70,15 +70,17 @@ def normalize(body: dict, *, type_hint: str | None = None, source: str = "odoo")
     return envelope
 
 
-def ingest(db, config, body: dict, *, type_hint: str | None = None, origin: str = ORIGIN_WEBHOOK) -> tuple[int, dict]:
+def ingest(db, config, body: dict, *, type_hint: str | None = None, origin: str = ORIGIN_WEBHOOK,
+           handled_by: str | None = None) -> tuple[int, dict]:
     """Record the event once: ``(201, {event, duplicate: false})`` first, ``(200, {.., duplicate: true})`` after.
 
     Everything (the event row, which is the claim of its key, and its outbox row) commits in one transaction,
-    so a rejected or failed request leaves nothing behind.
+    so a rejected or failed request leaves nothing behind. ``handled_by``: the consumer that handles a new event
+    itself, so the outbox forwards it only if that consumer has not finished it after the hand-off time.
     """
     envelope = normalize(body, type_hint=type_hint)
     with db.autocommit() as tx:  # _record's one write is atomic alone
-        status, response = _record(tx, config, envelope, origin)
+        status, response = _record(tx, config, envelope, origin, handled_by)
     _count(envelope, status)
     return status, response
 
@@ -103,11 +105,11 @@ def ingest_many(db, config, items: list[tuple[dict, str | None]], *, origin: str
     return [(status, response) for status, response, _ in results]
 
 
-def _record(tx, config, envelope: dict, origin: str) -> tuple[int, dict]:
+def _record(tx, config, envelope: dict, origin: str, handled_by: str | None = None) -> tuple[int, dict]:
     """The event's row is its idempotency claim: unique by key (and by id, derived from the key), kept as long as
     the event, so a report of it any time later is a duplicate and never a second event."""
     # The event's row is also its entry in the object's timeline; its outbox row is written with it.
-    if store.insert(tx, envelope, origin, clock.iso(), forward=outbox.pending_row(config, envelope)):
+    if store.insert(tx, envelope, origin, clock.iso(), forward=outbox.pending_row(config, envelope, handled_by)):
         return 201, {"event": envelope, "duplicate": False}
     recorded = store.by_key(tx, envelope["idempotencykey"])
     if recorded is None:  # a client-built envelope reusing another event's id

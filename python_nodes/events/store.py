@@ -46,26 +46,28 @@ UPDATE event_consumptions SET completed_at = consumed_at
 
 _INSERT = ("INSERT INTO events (id, idempotency_key, type, source, subject, correlation_id, origin, time, received_at, "
            "envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id")
-_QUEUE = "INSERT INTO outbox (event_id, target, state, next_attempt_at, created_at) "
+_QUEUE = "INSERT INTO outbox (event_id, target, state, next_attempt_at, created_at, unless_done_by) "
 _QUEUE_ONCE = " ON CONFLICT (event_id, target) DO NOTHING"
 # PostgreSQL writes the event and its outbox row in one statement, so a webhook costs one round trip (and no
 # BEGIN/COMMIT under ``Database.autocommit``); SQLite has no round trips and no INSERT inside WITH.
-_INSERT_AND_QUEUE = (f"WITH event AS ({_INSERT}), queued AS ({_QUEUE}SELECT id, ?, ?, ?, ? FROM event{_QUEUE_ONCE}) "
+_INSERT_AND_QUEUE = (f"WITH event AS ({_INSERT}), queued AS ({_QUEUE}SELECT id, ?, ?, ?, ?, ? FROM event{_QUEUE_ONCE}) "
                      "SELECT id FROM event")
 
 
 def insert(tx, envelope: dict, origin: str, received_at: str, forward: dict | None = None) -> bool:
     """Record the event unless its id or idempotency key is taken (then False; the first one stays as it is), and
-    queue ``forward`` (an outbox row: target, state, next_attempt_at, created_at) with it when it is new."""
+    queue ``forward`` (an outbox row: target, state, next_attempt_at, created_at, unless_done_by) with it when it
+    is new."""
     values = (envelope["id"], envelope["idempotencykey"], envelope["type"], envelope["source"], envelope["subject"],
               envelope["correlationid"], origin, envelope["time"], received_at, json.dumps(envelope, sort_keys=True))
-    queued = tuple(forward[k] for k in ("target", "state", "next_attempt_at", "created_at")) if forward else ()
+    columns = ("target", "state", "next_attempt_at", "created_at", "unless_done_by")
+    queued = tuple(forward.get(k) for k in columns) if forward else ()
     if forward and tx.dialect == POSTGRESQL:
         return tx.fetchone(_INSERT_AND_QUEUE, values + queued) is not None
     if tx.fetchone(_INSERT, values) is None:
         return False
     if forward:
-        tx.execute(_QUEUE + "VALUES (?, ?, ?, ?, ?)" + _QUEUE_ONCE, (envelope["id"], *queued))
+        tx.execute(_QUEUE + "VALUES (?, ?, ?, ?, ?, ?)" + _QUEUE_ONCE, (envelope["id"], *queued))
     return True
 
 

@@ -25,14 +25,18 @@ log = logs.get("outbox")
 _wakeup = threading.Event()
 
 
-def pending_row(config, envelope: dict) -> dict | None:
+def pending_row(config, envelope: dict, handled_by: str | None = None) -> dict | None:
     """The outbox row that forwards a new event to its n8n workflow, written with the event (``events.store``);
-    None when no workflow takes the event type or n8n is not configured."""
+    None when no workflow takes the event type or n8n is not configured. An event its workflow handles itself
+    (``handled_by``, the consumer it claims the event as) is due only after the hand-off time, and then sent only
+    if that consumer has not finished it."""
     route = targets.ROUTES.get(envelope["type"])
     if not route or not config.n8n_webhook_base:
         return None
-    now = clock.iso()
-    return {"target": route, "state": PENDING, "next_attempt_at": now, "created_at": now}
+    now = clock.now()
+    due = now + timedelta(seconds=config.outbox_handoff_seconds) if handled_by else now
+    return {"target": route, "state": PENDING, "next_attempt_at": clock.iso(due), "created_at": clock.iso(now),
+            "unless_done_by": handled_by}
 
 
 def wake() -> None:
@@ -55,12 +59,17 @@ def claim_due(db, limit: int) -> list[dict]:
             "UPDATE outbox SET locked_until = ? WHERE id IN ("
             "SELECT id FROM outbox WHERE state = ? AND next_attempt_at <= ? "
             "AND (locked_until IS NULL OR locked_until < ?) ORDER BY id LIMIT ?" + skip_locked + ") "
-            "RETURNING id, event_id, target, attempts, locked_until",
+            "RETURNING id, event_id, target, attempts, locked_until, unless_done_by",
             (lease, PENDING, clock.iso(now), clock.iso(now), limit))
 
 
 def deliver(db, config, row: dict, session: requests.Session) -> bool:
-    """POST one event to its n8n webhook; record success, the next retry, or give up after max attempts."""
+    """POST one event to its n8n webhook; record success, the next retry, or give up after max attempts. An event
+    that the consumer which recorded it has finished is not sent (it counts as delivered)."""
+    if row.get("unless_done_by") and _finished_by(db, row["event_id"], row["unless_done_by"]):
+        _mark(db, row["id"], state=DELIVERED, delivered_at=clock.iso(), locked_until=None, last_error=None)
+        metrics.OUTBOX.labels("handled").inc()
+        return True
     if not leases.start_attempt(db, "outbox", row, LEASE_SECONDS):
         return False  # taken over by another process after this batch's lease ran out: it sends the event
     with db.transaction() as tx:
@@ -88,6 +97,12 @@ def deliver(db, config, row: dict, session: requests.Session) -> bool:
           last_error=error)
     metrics.OUTBOX.labels("retry").inc()
     return False
+
+
+def _finished_by(db, event_id: str, consumer: str) -> bool:
+    with db.transaction() as tx:
+        return tx.fetchone("SELECT 1 AS done FROM event_consumptions WHERE event_id = ? AND consumer = ? "
+                           "AND completed_at IS NOT NULL", (event_id, consumer)) is not None
 
 
 def _accepted(answer: requests.Response) -> bool:

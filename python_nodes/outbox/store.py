@@ -17,4 +17,6 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at)
 """),
+    # The consumer that handles the event itself: the row is sent only if that consumer has not finished it.
+    (2, "ALTER TABLE outbox ADD COLUMN unless_done_by TEXT"),
 ]

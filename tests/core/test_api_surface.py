@@ -123,7 +123,7 @@ def test_openapi_documents_statuses_parameters_media_types_and_security(client):
     ingest = paths["/v1/events"]["post"]
     assert set(ingest["responses"]) == {"200", "201", "default"}
     assert ingest["security"] == [{"webhookSecret": []}]
-    assert {p["name"] for p in ingest["parameters"]} == {"token", "type"}
+    assert {p["name"] for p in ingest["parameters"]} == {"token", "type", "handled_by"}
     assert ingest["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/event-request"}
     assert paths["/v1/events"]["get"]["security"] == [{"apiToken": []}]

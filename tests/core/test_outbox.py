@@ -121,6 +121,35 @@ def test_a_text_200_from_a_starting_n8n_is_not_a_delivery(tmp_path):
             assert wait_for(lambda: requests.get(f"{base}/v1/outbox", timeout=5).json()["backlog"] == {"delivered": 1})
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_an_event_its_recorder_finished_within_the_hand_off_time_is_not_sent(request, tmp_path, backend):
+    url = f"sqlite:///{tmp_path}/k.sqlite3" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    consumer = "n8n.order-confirmed"
+    with receiver() as n8n:
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_HANDOFF_SECONDS": "2"}
+        with workers_server(env, database_url=url, workers=1) as base:
+            ids = {}
+            for order_id in (1, 2):  # n8n's direct path records both and hands them over itself
+                answer = requests.post(f"{base}/v1/events", params={"handled_by": consumer},
+                                       json=order_confirmed(order_id), timeout=5)
+                assert answer.status_code == 201
+                ids[order_id] = answer.json()["event"]["id"]
+            # Order 1's run finished its hand-over (a claim without a lease is done at once); order 2's run died.
+            assert requests.post(f"{base}/v1/events/{ids[1]}/consumptions", json={"consumer": consumer},
+                                 timeout=5).json()["first"] is True
+            time.sleep(1.0)
+            assert n8n.received == []  # within the hand-off time the outbox leaves both to their run
+            assert wait_for(lambda: n8n.bodies())
+            time.sleep(1.0)  # order 1 would show up by now
+            assert [b["id"] for b in n8n.bodies()] == [ids[2]]
+            rows = {r["event_id"]: r for r in requests.get(f"{base}/v1/outbox", timeout=5).json()["items"]}
+            assert {e: (r["state"], r["attempts"]) for e, r in rows.items()} == {
+                ids[1]: ("delivered", 0), ids[2]: ("delivered", 1)}
+            # Without handled_by an event is forwarded at once, as before.
+            requests.post(f"{base}/v1/events", json=order_confirmed(3), timeout=5)
+            assert wait_for(lambda: len(n8n.bodies()) == 2, timeout=1.5)
+
+
 def test_backoff_grows_exponentially_is_capped_and_jittered():
     assert backoff(1, 0.5, 60, rng=lambda: 1.0) == 0.5
     assert backoff(4, 0.5, 60, rng=lambda: 1.0) == 4.0

@@ -23,6 +23,7 @@ from .flows import SlackGate
 WEBHOOK_SECRET = "e2e-odoo-webhook-secret-7f3a"
 API_TOKEN = "e2e-workers-api-token-91c2"
 N8N_TOKEN = "e2e-n8n-outbox-token-5d8e"
+HANDOFF_SECONDS = 5
 
 
 class WorkersProcess:
@@ -83,6 +84,8 @@ def stack():
             "KIT_ODOO_PASSWORD": sim.password,
             # Bound the outbox's backoff so a 20 s n8n outage is caught up within seconds of n8n's return.
             "KIT_OUTBOX_BACKOFF_BASE": "0.2", "KIT_OUTBOX_BACKOFF_MAX": "4", "KIT_OUTBOX_MAX_ATTEMPTS": "200",
+            # How long the outbox leaves an event to the direct-path run that recorded it (120 s by default).
+            "KIT_OUTBOX_HANDOFF_SECONDS": str(HANDOFF_SECONDS),
             # The operations network stock-shortage plans over (the example warehouses match the simulator's).
             "KIT_NETWORK_FILE": str(EXAMPLE_NETWORK),
             "KIT_SLACK_BOT_TOKEN": slack.bot_token, "KIT_SLACK_API_URL": slack_api_url,
