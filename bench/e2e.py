@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
@@ -170,6 +171,18 @@ def wait_finished(api, expected: dict[str, int], floor: int, timeout: float) -> 
             got = {wid: len(r) for wid, r in runs.items()}
             raise SystemExit(f"n8n finished only {got} of {expected} runs within {timeout:.0f} s")
         time.sleep(1.0)
+
+
+def failures(api, runs: list[dict]) -> Counter:
+    """How the runs that did not succeed ended: ``{(last node, first line of its error): count}``."""
+    found = Counter()
+    for run in runs:
+        if run["status"] != "success":
+            result = (api.public("GET", f"/executions/{run['id']}", params={"includeData": "true"}).get("data")
+                      or {}).get("resultData") or {}
+            message = ((result.get("error") or {}).get("message") or run["status"]).splitlines()[0][:120]
+            found[(result.get("lastNodeExecuted") or "?", message)] += 1
+    return found
 
 
 def stopped_at(run: dict) -> float:
@@ -326,7 +339,7 @@ def odoo_burst(s: Stack, target: str, count: int, seconds: float) -> dict:
     require_handed_over(s, event_ids)
     handed_over = max(stopped_at(r) for r in runs) - wall_start
     return {"p50": cuts[49], "p95": cuts[94], "max": elapsed[-1], "failed": failed, "spread": spread,
-            "handed_over": handed_over, "handled": handled}
+            "handed_over": handed_over, "handled": handled, "failed_runs": failures(s.api, runs)}
 
 
 def inbox_handling(workers_url: str) -> dict[float, float]:
@@ -386,6 +399,9 @@ def main() -> int:
             b = bursts[target]
             print(f"{label:<26} {b['p50']:>7.1f} {b['p95']:>7.1f} {b['max']:>7.1f} {b['failed']:>6} "
                   f"{b['spread']:>9.1f} {b['handed_over']:>17.1f}")
+        for target in ("n8n", "inbox"):  # a failed run's order waits for the outbox (at once, or after the hand-off)
+            for (node, message), count in bursts[target]["failed_runs"].most_common(5):
+                print(f"  {target}: {count} order-confirmed runs failed at {node!r}: {message}")
 
         handled = bursts["inbox"]["handled"]
         within = ", ".join(f"{handled[le] / handled[float('inf')]:.0%} <= {le * 1000:g} ms"
