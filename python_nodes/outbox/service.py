@@ -11,6 +11,7 @@ import requests
 
 from .. import clock, logs, metrics
 from ..errors import Conflict, NotFound
+from ..events import store as events_store
 from ..store import leases
 from . import targets
 
@@ -66,7 +67,7 @@ def claim_due(db, limit: int) -> list[dict]:
 def deliver(db, config, row: dict, session: requests.Session) -> bool:
     """POST one event to its n8n webhook; record success, the next retry, or give up after max attempts. An event
     that the consumer which recorded it has finished is not sent (it counts as delivered)."""
-    if row.get("unless_done_by") and _finished_by(db, row["event_id"], row["unless_done_by"]):
+    if row["unless_done_by"] and _finished_by(db, row["event_id"], row["unless_done_by"]):
         _mark(db, row["id"], state=DELIVERED, delivered_at=clock.iso(), locked_until=None, last_error=None)
         metrics.OUTBOX.labels("handled").inc()
         return True
@@ -101,8 +102,8 @@ def deliver(db, config, row: dict, session: requests.Session) -> bool:
 
 def _finished_by(db, event_id: str, consumer: str) -> bool:
     with db.transaction() as tx:
-        return tx.fetchone("SELECT 1 AS done FROM event_consumptions WHERE event_id = ? AND consumer = ? "
-                           "AND completed_at IS NOT NULL", (event_id, consumer)) is not None
+        return any(c["consumer"] == consumer and c["state"] == events_store.DONE
+                   for c in events_store.consumptions(tx, event_id))
 
 
 def _accepted(answer: requests.Response) -> bool:

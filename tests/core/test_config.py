@@ -43,7 +43,6 @@ def test_unknown_environment_is_refused():
         Config.from_env({"KIT_ENV": "staging"})
 
 
-
 @pytest.mark.parametrize("name", ["KIT_OUTBOX_CONCURRENCY", "KIT_OUTBOX_BATCH"])
 def test_an_outbox_that_could_never_send_is_refused(name):
     with pytest.raises(ConfigError, match=name):

@@ -132,10 +132,16 @@ def expire_claim(stack, event_id: str, consumer: str) -> None:
         assert moved.rowcount == 1, f"{consumer} holds no running claim on event {event_id}"
 
 
+def outbox_row(workers, event_id: str) -> dict | None:
+    """The event's outbox row (state, attempts, ...), None while it has none."""
+    rows = workers.get("/v1/outbox", params={"limit": 1000}).json()["items"]
+    return next((row for row in rows if row["event_id"] == event_id), None)
+
+
 def outbox_state(workers, event_id: str) -> str | None:
     """``pending``/``delivered``/``dead`` for the event's outbox row, None while it has none."""
-    rows = workers.get("/v1/outbox", params={"limit": 1000}).json()["items"]
-    return next((row["state"] for row in rows if row["event_id"] == event_id), None)
+    row = outbox_row(workers, event_id)
+    return row["state"] if row else None
 
 
 def workflow_runs(n8n, workflow_id: str, trigger: str) -> list[dict]:

@@ -8,7 +8,7 @@ from .conftest import HANDOFF_SECONDS, WEBHOOK_SECRET
 from scripts.procs import wait_for
 
 from .flows import (DIRECT_TRIGGER, consumption_state, draft_orders, events_of, last_webhook_seq, order_runs,
-                    outbox_delivery, provision, rpc, webhooks_since)
+                    outbox_delivery, outbox_row, provision, rpc, webhooks_since)
 
 pytestmark = pytest.mark.e2e
 
@@ -43,11 +43,11 @@ def test_webhook_sent_five_times_records_one_event_and_hands_over_once(stack):
     wait_for(lambda: [r for r in order_runs(stack.n8n) if r["event_id"] == event_id and r["status"] == "success"]
              or None, 60, what="the hand-over run")
 
-    def forwarded():
-        rows = stack.workers.get("/v1/outbox", params={"state": "delivered", "limit": 1000}).json()["items"]
-        return next((row for row in rows if row["event_id"] == event_id), None)
+    def settled():
+        row = outbox_row(stack.workers, event_id)
+        return row if row and row["state"] == "delivered" else None
 
-    row = wait_for(forwarded, HANDOFF_SECONDS + 30, what="the outbox to settle the event")
+    row = wait_for(settled, HANDOFF_SECONDS + 30, what="the outbox to settle the event")
     assert row["attempts"] == 0, row  # never sent: the direct run had finished it
     runs = [r for r in order_runs(stack.n8n) if r["event_id"] == event_id]
     assert [(r["trigger"], r["handed_over"]) for r in runs] == [(DIRECT_TRIGGER, True)], runs
