@@ -6,7 +6,8 @@ import tempfile
 bind = os.environ.get("KIT_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("KIT_WORKERS", "2"))
 threads = int(os.environ.get("KIT_THREADS", "4"))
-worker_class = "gthread"
+# gthread, answering what gunicorn refuses itself (a request line over 4094 bytes...) in the kit's JSON error shape.
+worker_class = "python_nodes.gunicorn_worker.JsonErrorWorker"
 timeout = 60
 graceful_timeout = 10
 keepalive = 5

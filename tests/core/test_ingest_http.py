@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -112,3 +113,38 @@ def test_metrics_and_readiness(server):
     assert requests.get(f"{server}/readyz", timeout=5).status_code == 200
     text = requests.get(f"{server}/metrics", timeout=5).text
     assert 'kit_events_total{result="new",type="sale.order.confirmed"} 1.0' in text
+
+
+def raw_request(base: str, request: bytes) -> tuple[int, dict, dict]:
+    """Send bytes as they are (no client tidies them up); ``(status, headers, JSON body)`` of the answer."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in header_lines)}
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+# Refused by gunicorn before the app: a request line over 4094 bytes, a header over 8190, bytes that are not HTTP.
+REFUSED_BY_THE_SERVER = [
+    ("request line too long", b"POST /v1/events?token=" + b"x" * 5000 + b" HTTP/1.1\r\nHost: kit\r\n"
+     b"Content-Length: 2\r\n\r\n{}", 414, "request_line_too_long"),
+    ("header too large", b"POST /v1/events HTTP/1.1\r\nHost: kit\r\nX-Kit-Token: " + b"x" * 9000 +
+     b"\r\nContent-Length: 2\r\n\r\n{}", 431, "request_headers_too_large"),
+    ("not http", b"HELLO THERE\r\n\r\n", 400, "bad_request"),
+]
+
+
+@pytest.mark.parametrize("case,request_bytes,status,code", REFUSED_BY_THE_SERVER,
+                         ids=[c[0] for c in REFUSED_BY_THE_SERVER])
+def test_what_the_server_refuses_itself_gets_the_json_error_and_stores_nothing(server, case, request_bytes, status,
+                                                                               code):
+    answer_status, headers, body = raw_request(server, request_bytes)
+    assert answer_status == status
+    assert headers["content-type"] == "application/json"
+    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+    assert recorded(server) == []
