@@ -14,6 +14,9 @@ keepalive = 5
 # No reuse_port: the processes share one listening socket, so a reload never resets queued webhooks (test_reload.py).
 accesslog = None  # the app logs each request as JSON with its correlation id
 errorlog = "-"
+# No control socket (gunicornc): its default path is one per user, so every gunicorn on the machine (tests, a second
+# kit) would take it over from the last; reload with SIGHUP to the master, as test_reload.py does.
+control_socket_disable = True
 # Metrics from all worker processes are merged through files in this folder.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kit-prom-"))
 
