@@ -7,7 +7,8 @@ and measures, in this order:
      each run has handed its order over (the workers claimed the event, re-read the order from Odoo, decided and
      wrote the decision back; an order needing approvals would also start order-release, none of these does);
      the same count posted to a bare Webhook -> Respond workflow created in the same n8n, timed until its last
-     run. Target: ratio >= 0.5.
+     run. Target: ratio >= 0.5. Each measure also prints the CPU n8n used per event and how busy that kept it: n8n
+     runs every execution on one thread, so at ~100 % busy the ratio is the inverse ratio of CPU per event.
   2. Odoo-facing latency: ``--events`` draft orders confirmed over ``--seconds`` in the simulator, its automation
      rule provisioned first to n8n's direct webhook, then to the workers' inbox; p50/p95/max of the webhook
      answers as the simulator timed them (Odoo gives up after 1 s), and when n8n had finished every run (each
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import re
 import secrets
 import shutil
@@ -36,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import requests
 
@@ -264,11 +267,28 @@ def recorded_envelopes(s: Stack, count: int) -> list[dict]:
     return envelopes
 
 
-def kit_rate(s: Stack, envelopes: list[dict], clients: int) -> tuple[float, float]:
-    """Events/s through order-confirmed, from the first post until n8n finished every run of it, as
-    ``(rate, seconds)``; every run must have handed its order over."""
+class Rate(NamedTuple):
+    """One throughput measure: events/s, seconds from the first post to the last run's end, and the CPU n8n used
+    meanwhile per event (its one thread runs every execution, so when it is busy ~100 % this is what bounds the rate)."""
+    per_second: float
+    seconds: float
+    n8n_cpu_ms: float
+
+    @property
+    def n8n_busy(self) -> float:
+        return self.n8n_cpu_ms * self.per_second / 1000
+
+
+def measured(s: Stack, count: int, started: float, cpu_before: float, runs: list[dict]) -> Rate:
+    elapsed = max(stopped_at(r) for r in runs) - started
+    return Rate(count / elapsed, elapsed, (cpu_seconds(s.n8n.proc.pid) - cpu_before) / count * 1000)
+
+
+def kit_rate(s: Stack, envelopes: list[dict], clients: int) -> Rate:
+    """Events/s through order-confirmed, from the first post until n8n finished every run of it; every run must have
+    handed its order over."""
     floor = newest_execution(s.api)
-    started = time.time()
+    cpu_before, started = cpu_seconds(s.n8n.proc.pid), time.time()
     post_all(s.n8n.webhook(OUTBOX_TRIGGER_PATH), envelopes,
              lambda e: {"X-Kit-Token": s.n8n_token, "X-Kit-Event-Id": e["id"], "X-Correlation-Id": e["correlationid"]},
              clients)
@@ -277,9 +297,9 @@ def kit_rate(s: Stack, envelopes: list[dict], clients: int) -> tuple[float, floa
     failed = [r for r in runs if r["status"] != "success"]
     if failed:
         raise SystemExit(f"{len(failed)} kit runs did not succeed, e.g. {failed[:3]}")
+    rate = measured(s, n, started, cpu_before, runs)
     require_handed_over(s, [e["id"] for e in envelopes])
-    elapsed = max(stopped_at(r) for r in runs) - started
-    return n / elapsed, elapsed
+    return rate
 
 
 def require_handed_over(s: Stack, event_ids: list[str]) -> None:
@@ -293,13 +313,30 @@ def require_handed_over(s: Stack, event_ids: list[str]) -> None:
         raise SystemExit(f"{len(open_ones)} of {len(event_ids)} events were not handed over, e.g. {open_ones[:3]}")
 
 
-def bare_rate(s: Stack, url: str, workflow_id: str, count: int, clients: int) -> tuple[float, float]:
+def bare_rate(s: Stack, url: str, workflow_id: str, count: int, clients: int) -> Rate:
     floor = newest_execution(s.api)
-    started = time.time()
+    cpu_before, started = cpu_seconds(s.n8n.proc.pid), time.time()
     post_all(url, [{"id": i} for i in range(count)], lambda _: {}, clients)
     runs = wait_finished(s.api, {workflow_id: count}, floor, timeout=60 + count)[workflow_id]
-    elapsed = max(stopped_at(r) for r in runs) - started
-    return count / elapsed, elapsed
+    return measured(s, count, started, cpu_before, runs)
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and its descendants (n8n and its task runner), from /proc."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
+    family, total = {root}, 0
+    for pid in sorted(stats):  # children have higher pids than their parents unless pids wrapped around
+        ppid, ticks = stats[pid]
+        if pid == root or ppid in family:
+            family.add(pid)
+            total += ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 # -- Odoo-facing latency --------------------------------------------------------------------------------------
@@ -375,21 +412,24 @@ def main() -> int:
         bare_rate(s, s.n8n.webhook(bare_path), bare_id, WARM_UP, args.clients)  # warm both paths up
         kit_rate(s, envelopes[:WARM_UP], args.clients)
         settle(s)
-        print(f"\n{'throughput':<40} {'events':>6} {'seconds':>8} {'events/s':>9} {'vs bare':>8}", flush=True)
+        print(f"\n{'throughput':<40} {'events':>6} {'seconds':>8} {'events/s':>9} {'vs bare':>8} "
+              f"{'n8n CPU ms/event':>17} {'n8n busy':>9}", flush=True)
         ratios = []
         for round_no in range(args.rounds):  # back to back, so a noisy minute weighs on both measures of a round
-            bare, bare_s = bare_rate(s, s.n8n.webhook(bare_path), bare_id, args.events, args.clients)
+            bare = bare_rate(s, s.n8n.webhook(bare_path), bare_id, args.events, args.clients)
             settle(s)
             first = WARM_UP + round_no * args.events
-            kit, kit_s = kit_rate(s, envelopes[first:first + args.events], args.clients)
+            kit = kit_rate(s, envelopes[first:first + args.events], args.clients)
             settle(s)
-            ratios.append(kit / bare)
-            print(f"{f'round {round_no + 1}: bare Webhook -> Respond':<40} {args.events:>6} {bare_s:>8.1f} "
-                  f"{bare:>9.1f} {1:>8.2f}")
-            print(f"{f'round {round_no + 1}: order-confirmed (handed over)':<40} {args.events:>6} {kit_s:>8.1f} "
-                  f"{kit:>9.1f} {ratios[-1]:>8.2f}", flush=True)
+            ratios.append(kit.per_second / bare.per_second)
+            for label, rate, ratio in (("bare Webhook -> Respond", bare, 1.0),
+                                       ("order-confirmed (handed over)", kit, ratios[-1])):
+                print(f"{f'round {round_no + 1}: {label}':<40} {args.events:>6} {rate.seconds:>8.1f} "
+                      f"{rate.per_second:>9.1f} {ratio:>8.2f} {rate.n8n_cpu_ms:>17.1f} {rate.n8n_busy:>9.0%}",
+                      flush=True)
         ratio = statistics.median(ratios)
-        print(f"ratio, median of {args.rounds} rounds: {ratio:.2f}", flush=True)
+        print(f"ratio, median of {args.rounds} rounds: {ratio:.2f} (n8n's CPU per event bounds each rate while it is "
+              "busy ~100 %)", flush=True)
 
         bursts = {target: odoo_burst(s, target, args.events, args.seconds) for target in ("n8n", "inbox")}
         print(f"\nOdoo webhooks: {args.events} confirmations over {args.seconds:g} s (timeout {ODOO_TIMEOUT_MS:.0f} ms)")

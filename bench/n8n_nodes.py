@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
 import sys
 import threading
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.e2e import post_all  # noqa: E402
+from bench.e2e import cpu_seconds, post_all  # noqa: E402
 from scripts.n8nkit import paths, sync  # noqa: E402
 from tests.harness.n8n import n8n_server  # noqa: E402
 
@@ -118,24 +117,6 @@ class Target(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of process ``root`` and its descendants (n8n and its task runner), from /proc."""
-    stats = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
-    family, total = {root}, 0
-    for pid in sorted(stats):  # children have higher pids than their parents unless pids wrapped around
-        ppid, ticks = stats[pid]
-        if pid == root or ppid in family:
-            family.add(pid)
-            total += ticks
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def wait_idle(pid: int) -> float:
