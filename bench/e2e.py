@@ -269,7 +269,7 @@ def recorded_envelopes(s: Stack, count: int) -> list[dict]:
 
 class Rate(NamedTuple):
     """One throughput measure: events/s, seconds from the first post to the last run's end, and the CPU n8n used
-    meanwhile per event (its one thread runs every execution, so when it is busy ~100 % this is what bounds the rate)."""
+    meanwhile per event (its one thread runs every execution, so at ~100 % busy this is what bounds the rate)."""
     per_second: float
     seconds: float
     n8n_cpu_ms: float

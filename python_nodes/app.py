@@ -44,11 +44,13 @@ HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 4
 
 log = logs.get("app")
 
+
 def decimal_at_most(limit: int) -> str:
     """A regular expression for the decimal numbers 0..``limit`` (digit by digit, so a longer one never matches)."""
     digits = str(limit)
     shorter = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
-    below = [f"{digits[:i]}[0-{int(d) - 1}]" + rf"\d{{{len(digits) - i - 1}}}" for i, d in enumerate(digits) if d != "0"]
+    below = [f"{digits[:i]}[0-{int(d) - 1}]" + rf"\d{{{len(digits) - i - 1}}}"
+             for i, d in enumerate(digits) if d != "0"]
     return "(?:" + "|".join([*shorter, *below, digits]) + ")"
 
 
