@@ -24,7 +24,7 @@ def report():
 @bp.get("/v1/dead-letters")
 @contract(response="dead-letter-list", query={"state": {"enum": list(service.STATES)}, "limit": limit_parameter()})
 def listing():
-    """Dead letters, oldest first, optionally by state (open, replayed, replay_failed)."""
+    """Dead letters, oldest first, optionally by state (open, replayed, replay_failed, settled)."""
     with _db().transaction() as tx:
         return {"items": store.listing(tx, g.query.get("state"), g.query["limit"])}
 
@@ -43,6 +43,9 @@ def replay(letter_id: int):
     letter = _letter(letter_id)
     if letter["state"] == service.REPLAYED:
         raise Conflict("this dead letter was replayed successfully already", code="already_replayed")
+    if letter["state"] == service.SETTLED:
+        raise Conflict("the outbox delivered this event to the workflow since: nothing left to replay",
+                       code="already_settled")
     try:
         updated = service.replay(_db(), current_app.extensions["kit.config"], letter)
     except service.NotReplayable as exc:

@@ -7,12 +7,15 @@ import requests
 
 from .. import clock
 from ..audit import service as audit_log
+from ..outbox import store as outbox_store
 from . import store
 
 OPEN = "open"
 REPLAYED = "replayed"
 REPLAY_FAILED = "replay_failed"
-STATES = (OPEN, REPLAYED, REPLAY_FAILED)
+SETTLED = "settled"  # the outbox delivered the failed run's event to the same webhook later: nothing left to do
+STATES = (OPEN, REPLAYED, REPLAY_FAILED, SETTLED)
+UNSETTLED = (OPEN, REPLAY_FAILED)
 
 # How the original request authenticated; secrets are never stored in the letter, the workers add them back.
 AUTH_NONE = "none"
@@ -27,14 +30,44 @@ class NotReplayable(Exception):
 
 
 def record(db, letter: dict, correlation_id: str) -> tuple[dict, bool]:
-    """Store the letter (idempotent per execution) with its audit entry; returns ``(letter, created)``."""
+    """Store the letter (idempotent per execution) with its audit entry; returns ``(letter, created)``. A run the
+    outbox started is settled at once when the outbox has delivered its event to that webhook since."""
+    envelope = delivered_event(letter.get("request"))
+    event_id = envelope["id"] if envelope else None
     with db.transaction() as tx:
-        stored, created = store.insert(tx, letter, OPEN, clock.iso())
+        stored, created = store.insert(tx, letter, OPEN, clock.iso(), event_id)
         if created:
             audit_log.record(tx, actor="n8n", action="dead_letter.recorded", subject=f"n8n/{stored['workflow_id']}",
                              correlation_id=correlation_id,
                              data={"execution_id": stored["execution_id"], "failed_node": stored["failed_node"]})
+            path = stored["request"]["webhook_path"] if envelope else None
+            if envelope and outbox_store.delivered(tx, event_id, path):
+                settle(tx, event_id, path, envelope.get("correlationid") or correlation_id)
+                stored = store.get(tx, stored["id"])
         return stored, created
+
+
+def delivered_event(request: dict | None) -> dict | None:
+    """The recorded event's envelope a failed run was started with by the outbox (sent with X-Kit-Token)."""
+    body = (request or {}).get("body")
+    if request and request.get("auth") == AUTH_KIT_HEADER and isinstance(body, dict) and "specversion" in body:
+        return body if isinstance(body.get("id"), str) else None
+    return None
+
+
+def settle(tx, event_id: str, webhook_path: str, correlation_id: str) -> int:
+    """Mark the unsettled letters of runs that failed on this event at this webhook settled: the outbox has
+    delivered it there since (n8n accepted it, so a run handled it). Returns how many."""
+    settled = 0
+    for letter in store.unsettled_of_event(tx, event_id, UNSETTLED):
+        if (letter["request"] or {}).get("webhook_path") == webhook_path:
+            store.record_settled(tx, letter["id"], state=SETTLED, at=clock.iso())
+            audit_log.record(tx, actor="outbox", action="dead_letter.settled", subject=f"n8n/{letter['workflow_id']}",
+                             correlation_id=correlation_id,
+                             data={"letter": letter["id"], "execution_id": letter["execution_id"],
+                                   "event_id": event_id})
+            settled += 1
+    return settled
 
 
 def replay(db, config, letter: dict, session=requests) -> dict:

@@ -24,21 +24,27 @@ CREATE TABLE dead_letters (
 );
 CREATE INDEX dead_letters_state ON dead_letters (state, id)
 """),
+    # The recorded event an outbox delivery carried, so the outbox can settle the letter when it delivers it later.
+    (2, """
+ALTER TABLE dead_letters ADD COLUMN event_id TEXT;
+ALTER TABLE dead_letters ADD COLUMN settled_at TEXT;
+CREATE INDEX dead_letters_event ON dead_letters (event_id)
+"""),
 ]
 
 COLUMNS = ("id, workflow_id, workflow_name, execution_id, failed_node, error_message, mode, request, state, "
-           "replay_count, last_replay_status, last_replay_error, created_at, replayed_at")
+           "replay_count, last_replay_status, last_replay_error, created_at, replayed_at, event_id, settled_at")
 
 
-def insert(tx, letter: dict, state: str, at: str) -> tuple[dict, bool]:
+def insert(tx, letter: dict, state: str, at: str, event_id: str | None) -> tuple[dict, bool]:
     """Record the letter; a second report of the same execution returns the first row and False."""
     created = tx.fetchone(
         "INSERT INTO dead_letters (workflow_id, workflow_name, execution_id, failed_node, error_message, mode, "
-        "request, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "request, state, created_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (workflow_id, execution_id) DO NOTHING RETURNING id",
         (letter["workflow_id"], letter["workflow_name"], letter["execution_id"], letter.get("failed_node", ""),
          letter.get("error_message", ""), letter.get("mode", ""),
-         json.dumps(letter["request"], sort_keys=True) if letter.get("request") else None, state, at))
+         json.dumps(letter["request"], sort_keys=True) if letter.get("request") else None, state, at, event_id))
     if created:
         return get(tx, created["id"]), True
     row = tx.fetchone(f"SELECT {COLUMNS} FROM dead_letters WHERE workflow_id = ? AND execution_id = ?",
@@ -60,6 +66,17 @@ def listing(tx, state: str | None, limit: int) -> list[dict]:
 def record_replay(tx, letter_id: int, *, state: str, status: int | None, error: str | None, at: str) -> None:
     tx.execute("UPDATE dead_letters SET state = ?, replay_count = replay_count + 1, last_replay_status = ?, "
                "last_replay_error = ?, replayed_at = ? WHERE id = ?", (state, status, error, at, letter_id))
+
+
+def unsettled_of_event(tx, event_id: str, states: tuple[str, ...]) -> list[dict]:
+    marks = ", ".join("?" for _ in states)
+    return [_shape(r) for r in tx.fetchall(
+        f"SELECT {COLUMNS} FROM dead_letters WHERE event_id = ? AND state IN ({marks}) ORDER BY id",
+        (event_id, *states))]
+
+
+def record_settled(tx, letter_id: int, *, state: str, at: str) -> None:
+    tx.execute("UPDATE dead_letters SET state = ?, settled_at = ? WHERE id = ?", (state, at, letter_id))
 
 
 def _shape(row: dict) -> dict:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import requests
 
 from .. import clock, logs, metrics
+from ..deadletters import service as dead_letters
 from ..errors import Conflict, NotFound
 from ..events import store as events_store
 from ..store import leases
@@ -82,7 +83,9 @@ def deliver(db, config, row: dict, session: requests.Session) -> bool:
                               headers={"X-Kit-Token": config.n8n_token, "X-Kit-Event-Id": envelope["id"],
                                        "X-Correlation-Id": envelope["correlationid"]})
         if _accepted(answer):
-            _mark(db, row["id"], state=DELIVERED, delivered_at=clock.iso(), locked_until=None, last_error=None)
+            with db.transaction() as tx:  # runs that failed on this event here before need nobody now
+                _set(tx, row["id"], state=DELIVERED, delivered_at=clock.iso(), locked_until=None, last_error=None)
+                dead_letters.settle(tx, row["event_id"], row["target"], envelope["correlationid"])
             metrics.OUTBOX.labels("delivered").inc()
             return True
         error = f"HTTP {answer.status_code} {answer.headers.get('Content-Type', '')}: {answer.text[:200]}"
@@ -113,9 +116,13 @@ def _accepted(answer: requests.Response) -> bool:
 
 
 def _mark(db, row_id: int, **values) -> None:
-    columns = ", ".join(f"{name} = ?" for name in values)
     with db.transaction() as tx:
-        tx.execute(f"UPDATE outbox SET {columns} WHERE id = ?", (*values.values(), row_id))
+        _set(tx, row_id, **values)
+
+
+def _set(tx, row_id: int, **values) -> None:
+    columns = ", ".join(f"{name} = ?" for name in values)
+    tx.execute(f"UPDATE outbox SET {columns} WHERE id = ?", (*values.values(), row_id))
 
 
 def retry(db, row_id: int) -> dict:

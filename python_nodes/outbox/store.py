@@ -20,3 +20,9 @@ CREATE INDEX outbox_due ON outbox (state, next_attempt_at)
     # The consumer that handles the event itself: the row is sent only if that consumer has not finished it.
     (2, "ALTER TABLE outbox ADD COLUMN unless_done_by TEXT"),
 ]
+
+
+def delivered(tx, event_id: str, target: str) -> bool:
+    """Whether the outbox has delivered this event to this n8n webhook path."""
+    return tx.fetchone("SELECT 1 AS yes FROM outbox WHERE event_id = ? AND target = ? AND state = 'delivered'",
+                       (event_id, target)) is not None

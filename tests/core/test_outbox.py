@@ -150,6 +150,47 @@ def test_an_event_its_recorder_finished_within_the_hand_off_time_is_not_sent(req
             assert wait_for(lambda: len(n8n.bodies()) == 2, timeout=1.5)
 
 
+def dead_letter_of(envelope: dict, execution_id: str, webhook_path: str = "kit/sale-order-confirmed") -> dict:
+    """What n8n's error workflow reports for a run the outbox started with ``envelope`` that failed."""
+    return {"workflow_id": "odooOpsOrderConf", "workflow_name": "Order confirmed", "execution_id": execution_id,
+            "failed_node": "Hand over for release", "error_message": "connection refused", "mode": "webhook",
+            "request": {"webhook_path": webhook_path, "method": "POST", "query": {}, "body": envelope,
+                        "auth": "kit-header"}}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_dead_letter_of_a_run_the_outbox_delivers_again_is_settled(request, tmp_path, backend):
+    url = f"sqlite:///{tmp_path}/k.sqlite3" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    with receiver() as n8n:
+        n8n.refuse_with = 500  # the run failed: n8n answers 500 and its error workflow reports a dead letter
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_BACKOFF_BASE": "0.2",
+               "KIT_OUTBOX_BACKOFF_MAX": "0.4"}
+        with workers_server(env, database_url=url, workers=1) as base:
+            envelope = requests.post(f"{base}/v1/events", json=order_confirmed(5), timeout=5).json()["event"]
+            assert wait_for(lambda: n8n.received)
+
+            def report(letter: dict) -> requests.Response:
+                return requests.post(f"{base}/v1/dead-letters", json=letter, timeout=5)
+
+            def state(letter_id: int) -> dict:
+                return requests.get(f"{base}/v1/dead-letters/{letter_id}", timeout=5).json()
+
+            failed = report(dead_letter_of(envelope, "101")).json()
+            elsewhere = report(dead_letter_of(envelope, "102", webhook_path="kit/exception-routing")).json()
+            assert (failed["state"], failed["event_id"], failed["settled_at"]) == ("open", envelope["id"], None)
+            n8n.refuse_with = None
+            assert wait_for(lambda: state(failed["id"])["state"] == "settled")
+            assert state(failed["id"])["settled_at"]
+            assert state(elsewhere["id"])["state"] == "open"  # the outbox never delivered the event there
+            replay = requests.post(f"{base}/v1/dead-letters/{failed['id']}/replay", timeout=5)
+            assert (replay.status_code, replay.json()["error"]["code"]) == (409, "already_settled")
+            assert len(n8n.bodies()) == 1  # no replay reached n8n
+            late = report(dead_letter_of(envelope, "103"))  # reported after the delivery: settled at once
+            assert (late.status_code, late.json()["state"]) == (201, "settled")
+            timeline = requests.get(f"{base}/v1/timeline/{envelope['correlationid']}", timeout=5).json()["entries"]
+            assert [e["action"] for e in timeline].count("dead_letter.settled") == 2
+
+
 def test_backoff_grows_exponentially_is_capped_and_jittered():
     assert backoff(1, 0.5, 60, rng=lambda: 1.0) == 0.5
     assert backoff(4, 0.5, 60, rng=lambda: 1.0) == 4.0
@@ -159,7 +200,8 @@ def test_backoff_grows_exponentially_is_capped_and_jittered():
 
 def test_a_row_whose_batch_lease_ran_out_is_sent_only_by_the_process_that_took_it_over(database_url, monkeypatch):
     db = connect(database_url)
-    migrate(db, ["python_nodes.audit.store", "python_nodes.events.store", "python_nodes.outbox.store"])
+    migrate(db, ["python_nodes.audit.store", "python_nodes.events.store", "python_nodes.outbox.store",
+                 "python_nodes.deadletters.store"])  # a delivery settles the dead letters of its event
     config = Config(database_url=database_url, n8n_webhook_base="http://n8n.test/webhook")
     for order_id in (1, 2):
         ingest(db, config, order_confirmed(order_id))
