@@ -42,7 +42,7 @@ def record(db, letter: dict, correlation_id: str) -> tuple[dict, bool]:
                              data={"execution_id": stored["execution_id"], "failed_node": stored["failed_node"]})
             path = stored["request"]["webhook_path"] if envelope else None
             if envelope and outbox_store.delivered(tx, event_id, path):
-                settle(tx, event_id, path, envelope.get("correlationid") or correlation_id)
+                settle(tx, event_id, path)
                 stored = store.get(tx, stored["id"])
         return stored, created
 
@@ -55,15 +55,16 @@ def delivered_event(request: dict | None) -> dict | None:
     return None
 
 
-def settle(tx, event_id: str, webhook_path: str, correlation_id: str) -> int:
+def settle(tx, event_id: str, webhook_path: str) -> int:
     """Mark the unsettled letters of runs that failed on this event at this webhook settled: the outbox has
-    delivered it there since (n8n accepted it, so a run handled it). Returns how many."""
+    delivered it there since (n8n accepted it, so a run handled it), or its consumer finished it. Returns how
+    many; each gets an audit entry on the event's timeline."""
     settled = 0
     for letter in store.unsettled_of_event(tx, event_id, UNSETTLED):
         if (letter["request"] or {}).get("webhook_path") == webhook_path:
             store.record_settled(tx, letter["id"], state=SETTLED, at=clock.iso())
             audit_log.record(tx, actor="outbox", action="dead_letter.settled", subject=f"n8n/{letter['workflow_id']}",
-                             correlation_id=correlation_id,
+                             correlation_id=letter["request"]["body"].get("correlationid") or event_id,
                              data={"letter": letter["id"], "execution_id": letter["execution_id"],
                                    "event_id": event_id})
             settled += 1

@@ -69,7 +69,7 @@ def deliver(db, config, row: dict, session: requests.Session) -> bool:
     """POST one event to its n8n webhook; record success, the next retry, or give up after max attempts. An event
     that the consumer which recorded it has finished is not sent (it counts as delivered)."""
     if row["unless_done_by"] and _finished_by(db, row["event_id"], row["unless_done_by"]):
-        _mark(db, row["id"], state=DELIVERED, delivered_at=clock.iso(), locked_until=None, last_error=None)
+        _delivered(db, row)
         metrics.OUTBOX.labels("handled").inc()
         return True
     if not leases.start_attempt(db, "outbox", row, LEASE_SECONDS):
@@ -83,9 +83,7 @@ def deliver(db, config, row: dict, session: requests.Session) -> bool:
                               headers={"X-Kit-Token": config.n8n_token, "X-Kit-Event-Id": envelope["id"],
                                        "X-Correlation-Id": envelope["correlationid"]})
         if _accepted(answer):
-            with db.transaction() as tx:  # runs that failed on this event here before need nobody now
-                _set(tx, row["id"], state=DELIVERED, delivered_at=clock.iso(), locked_until=None, last_error=None)
-                dead_letters.settle(tx, row["event_id"], row["target"], envelope["correlationid"])
+            _delivered(db, row)
             metrics.OUTBOX.labels("delivered").inc()
             return True
         error = f"HTTP {answer.status_code} {answer.headers.get('Content-Type', '')}: {answer.text[:200]}"
@@ -113,6 +111,13 @@ def _accepted(answer: requests.Response) -> bool:
     """A JSON 2xx from the workflow. n8n answers any path with a text 200 "n8n is starting up" while it migrates:
     counting that as delivered would lose the event."""
     return 200 <= answer.status_code < 300 and answer.headers.get("Content-Type", "").startswith("application/json")
+
+
+def _delivered(db, row: dict) -> None:
+    """The row is done, and so are the dead letters of runs that failed on its event at its webhook before."""
+    with db.transaction() as tx:
+        _set(tx, row["id"], state=DELIVERED, delivered_at=clock.iso(), locked_until=None, last_error=None)
+        dead_letters.settle(tx, row["event_id"], row["target"])
 
 
 def _mark(db, row_id: int, **values) -> None:

@@ -128,15 +128,19 @@ def test_an_event_its_recorder_finished_within_the_hand_off_time_is_not_sent(req
     with receiver() as n8n:
         env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_HANDOFF_SECONDS": "2"}
         with workers_server(env, database_url=url, workers=1) as base:
-            ids = {}
+            ids, envelopes = {}, {}
             for order_id in (1, 2):  # n8n's direct path records both and hands them over itself
                 answer = requests.post(f"{base}/v1/events", params={"handled_by": consumer},
                                        json=order_confirmed(order_id), timeout=5)
                 assert answer.status_code == 201
-                ids[order_id] = answer.json()["event"]["id"]
+                envelopes[order_id] = answer.json()["event"]
+                ids[order_id] = envelopes[order_id]["id"]
             # Order 1's run finished its hand-over (a claim without a lease is done at once); order 2's run died.
             assert requests.post(f"{base}/v1/events/{ids[1]}/consumptions", json={"consumer": consumer},
                                  timeout=5).json()["first"] is True
+            # An earlier run on order 1 at the outbox webhook had failed; finished now, its letter settles too.
+            letter = requests.post(f"{base}/v1/dead-letters", json=dead_letter_of(envelopes[1], "201"), timeout=5)
+            assert letter.json()["state"] == "open"
             time.sleep(1.0)
             assert n8n.received == []  # within the hand-off time the outbox leaves both to their run
             assert wait_for(lambda: n8n.bodies())
@@ -145,6 +149,7 @@ def test_an_event_its_recorder_finished_within_the_hand_off_time_is_not_sent(req
             rows = {r["event_id"]: r for r in requests.get(f"{base}/v1/outbox", timeout=5).json()["items"]}
             assert {e: (r["state"], r["attempts"]) for e, r in rows.items()} == {
                 ids[1]: ("delivered", 0), ids[2]: ("delivered", 1)}
+            assert requests.get(f"{base}/v1/dead-letters/{letter.json()['id']}", timeout=5).json()["state"] == "settled"
             # Without handled_by an event is forwarded at once, as before.
             requests.post(f"{base}/v1/events", json=order_confirmed(3), timeout=5)
             assert wait_for(lambda: len(n8n.bodies()) == 2, timeout=1.5)
