@@ -40,10 +40,9 @@ def record(db, letter: dict, correlation_id: str) -> tuple[dict, bool]:
             audit_log.record(tx, actor="n8n", action="dead_letter.recorded", subject=f"n8n/{stored['workflow_id']}",
                              correlation_id=correlation_id,
                              data={"execution_id": stored["execution_id"], "failed_node": stored["failed_node"]})
-            path = stored["request"]["webhook_path"] if envelope else None
-            if envelope and outbox_store.delivered(tx, event_id, path):
-                settle(tx, event_id, path)
-                stored = store.get(tx, stored["id"])
+        if created and event_id and outbox_store.delivered(tx, event_id, letter["request"]["webhook_path"]):
+            settle(tx, event_id, letter["request"]["webhook_path"])
+            stored = store.get(tx, stored["id"])
         return stored, created
 
 
