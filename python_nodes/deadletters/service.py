@@ -7,13 +7,15 @@ import requests
 
 from .. import clock
 from ..audit import service as audit_log
+from ..errors import ApiError
+from ..events import service as events
 from ..outbox import store as outbox_store
 from . import store
 
 OPEN = "open"
 REPLAYED = "replayed"
 REPLAY_FAILED = "replay_failed"
-SETTLED = "settled"  # the outbox delivered the failed run's event to the same webhook later: nothing left to do
+SETTLED = "settled"  # the outbox delivered the failed run's event to its workflow later: nothing left to do
 STATES = (OPEN, REPLAYED, REPLAY_FAILED, SETTLED)
 UNSETTLED = (OPEN, REPLAY_FAILED)
 
@@ -30,42 +32,58 @@ class NotReplayable(Exception):
 
 
 def record(db, letter: dict, correlation_id: str) -> tuple[dict, bool]:
-    """Store the letter (idempotent per execution) with its audit entry; returns ``(letter, created)``. A run the
-    outbox started is settled at once when the outbox has delivered its event to that webhook since."""
-    envelope = delivered_event(letter.get("request"))
-    event_id = envelope["id"] if envelope else None
+    """Store the letter (idempotent per execution) with its audit entry; returns ``(letter, created)``. A letter
+    whose event the outbox has delivered to its workflow since is settled at once."""
+    event = carried_event(letter.get("request"))
+    event_id = event["id"] if event else None
     with db.transaction() as tx:
         stored, created = store.insert(tx, letter, OPEN, clock.iso(), event_id)
         if created:
             audit_log.record(tx, actor="n8n", action="dead_letter.recorded", subject=f"n8n/{stored['workflow_id']}",
                              correlation_id=correlation_id,
                              data={"execution_id": stored["execution_id"], "failed_node": stored["failed_node"]})
-        if created and event_id and outbox_store.delivered(tx, event_id, letter["request"]["webhook_path"]):
-            settle(tx, event_id, letter["request"]["webhook_path"])
-            stored = store.get(tx, stored["id"])
+        if created and event_id:
+            delivered = [path for path in sorted(webhook_paths(stored)) if outbox_store.delivered(tx, event_id, path)]
+            if delivered:
+                settle(tx, event_id, delivered[0])
+                stored = store.get(tx, stored["id"])
         return stored, created
 
 
-def delivered_event(request: dict | None) -> dict | None:
-    """The recorded event's envelope a failed run was started with by the outbox (sent with X-Kit-Token)."""
+def carried_event(request: dict | None) -> dict | None:
+    """The event a failed run was started with: the envelope the outbox sent (with X-Kit-Token), or the event
+    Odoo's webhook body is recorded as (the direct path, ``?token=``); None when the request carries neither."""
     body = (request or {}).get("body")
-    if request and request.get("auth") == AUTH_KIT_HEADER and isinstance(body, dict) and "specversion" in body:
+    if not isinstance(body, dict):
+        return None
+    if request.get("auth") == AUTH_KIT_HEADER and "specversion" in body:
         return body if isinstance(body.get("id"), str) else None
+    if request.get("auth") == AUTH_ODOO_TOKEN:
+        try:  # the id POST /v1/events gives this body, derived from its idempotency key
+            return events.normalize(body, type_hint=(request.get("query") or {}).get("type"))
+        except ApiError:  # not an event the inbox would record: the letter needs someone
+            return None
     return None
 
 
+def webhook_paths(letter: dict) -> set[str]:
+    """The webhooks of the letter's workflow: the failed run's own and the others the error workflow reported."""
+    own = (letter.get("request") or {}).get("webhook_path")
+    return set(letter.get("workflow_paths") or ()) | ({own} if own else set())
+
+
 def settle(tx, event_id: str, webhook_path: str) -> int:
-    """Mark the unsettled letters of runs that failed on this event at this webhook settled: the outbox has
-    delivered it there since (n8n accepted it, so a run handled it), or its consumer finished it. Returns how
-    many; each gets an audit entry on the event's timeline."""
+    """Mark the unsettled letters of runs that failed on this event in the workflow behind this webhook settled:
+    the outbox has delivered the event there since (n8n accepted it, so a run handled it), or its consumer
+    finished it. Returns how many; each gets an audit entry on the event's timeline."""
     settled = 0
     for letter in store.unsettled_of_event(tx, event_id, UNSETTLED):
-        if (letter["request"] or {}).get("webhook_path") == webhook_path:
+        if webhook_path in webhook_paths(letter):
             store.record_settled(tx, letter["id"], state=SETTLED, at=clock.iso())
             audit_log.record(tx, actor="outbox", action="dead_letter.settled", subject=f"n8n/{letter['workflow_id']}",
-                             correlation_id=letter["request"]["body"].get("correlationid") or event_id,
+                             correlation_id=carried_event(letter["request"])["correlationid"],
                              data={"letter": letter["id"], "execution_id": letter["execution_id"],
-                                   "event_id": event_id})
+                                   "event_id": event_id, "webhook_path": webhook_path})
             settled += 1
     return settled
 

@@ -30,21 +30,28 @@ ALTER TABLE dead_letters ADD COLUMN event_id TEXT;
 ALTER TABLE dead_letters ADD COLUMN settled_at TEXT;
 CREATE INDEX dead_letters_event ON dead_letters (event_id)
 """),
+    # The failed workflow's webhook paths: a delivery of the letter's event to any of them settles it, so a run
+    # that failed on Odoo's direct webhook settles when the outbox hands its event to the same workflow.
+    (3, """
+ALTER TABLE dead_letters ADD COLUMN workflow_paths TEXT
+"""),
 ]
 
 COLUMNS = ("id, workflow_id, workflow_name, execution_id, failed_node, error_message, mode, request, state, "
-           "replay_count, last_replay_status, last_replay_error, created_at, replayed_at, event_id, settled_at")
+           "replay_count, last_replay_status, last_replay_error, created_at, replayed_at, event_id, settled_at, "
+           "workflow_paths")
 
 
 def insert(tx, letter: dict, state: str, at: str, event_id: str | None) -> tuple[dict, bool]:
     """Record the letter; a second report of the same execution returns the first row and False."""
     created = tx.fetchone(
         "INSERT INTO dead_letters (workflow_id, workflow_name, execution_id, failed_node, error_message, mode, "
-        "request, state, created_at, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "request, state, created_at, event_id, workflow_paths) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (workflow_id, execution_id) DO NOTHING RETURNING id",
         (letter["workflow_id"], letter["workflow_name"], letter["execution_id"], letter.get("failed_node", ""),
          letter.get("error_message", ""), letter.get("mode", ""),
-         json.dumps(letter["request"], sort_keys=True) if letter.get("request") else None, state, at, event_id))
+         json.dumps(letter["request"], sort_keys=True) if letter.get("request") else None, state, at, event_id,
+         json.dumps(letter.get("workflow_paths") or [])))
     if created:
         return get(tx, created["id"]), True
     row = tx.fetchone(f"SELECT {COLUMNS} FROM dead_letters WHERE workflow_id = ? AND execution_id = ?",
@@ -80,4 +87,5 @@ def record_settled(tx, letter_id: int, *, state: str, at: str) -> None:
 
 
 def _shape(row: dict) -> dict:
-    return {**row, "request": json.loads(row["request"]) if row["request"] else None}
+    return {**row, "request": json.loads(row["request"]) if row["request"] else None,
+            "workflow_paths": json.loads(row["workflow_paths"] or "[]")}

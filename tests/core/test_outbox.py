@@ -196,6 +196,54 @@ def test_the_dead_letter_of_a_run_the_outbox_delivers_again_is_settled(request, 
             assert [e["action"] for e in timeline].count("dead_letter.settled") == 2
 
 
+def direct_dead_letter_of(body: dict, execution_id: str, workflow_paths: list[str]) -> dict:
+    """What n8n's error workflow reports for a run on Odoo's direct webhook that failed before it recorded ``body``
+    (the workers were down): Odoo's body, its secret stripped, and the failed workflow's webhook paths."""
+    return {"workflow_id": "odooOpsOrderConf", "workflow_name": "Order confirmed", "execution_id": execution_id,
+            "failed_node": "Record event in inbox", "error_message": "connection refused", "mode": "webhook",
+            "request": {"webhook_path": "odoo/sale-order-confirmed", "method": "POST", "query": {}, "body": body,
+                        "auth": "odoo-token"},
+            "workflow_paths": workflow_paths}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_dead_letter_of_a_failed_direct_run_settles_when_the_outbox_hands_its_event_to_that_workflow(
+        request, tmp_path, backend):
+    url = f"sqlite:///{tmp_path}/k.sqlite3" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    both_paths = ["odoo/sale-order-confirmed", "kit/sale-order-confirmed"]
+    with receiver() as n8n:
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_WEBHOOK_SECRET": "odoo-secret"}
+        with workers_server(env, database_url=url, workers=1) as base:
+            def report(letter: dict) -> dict:
+                answer = requests.post(f"{base}/v1/dead-letters", json=letter, timeout=5)
+                assert answer.status_code == 201, answer.text
+                return answer.json()
+
+            def state(letter_id: int) -> str:
+                return requests.get(f"{base}/v1/dead-letters/{letter_id}", timeout=5).json()["state"]
+
+            failed = report(direct_dead_letter_of(order_confirmed(8), "301", both_paths))
+            # A workflow that only has the direct webhook: the outbox's delivery is another workflow's run.
+            direct_only = report({**direct_dead_letter_of(order_confirmed(8), "302", both_paths[:1]),
+                                  "workflow_id": "customOrderFlow"})
+            unknown = report(direct_dead_letter_of({**order_confirmed(9), "_model": "res.partner"}, "303", both_paths))
+            assert (failed["state"], failed["workflow_paths"]) == ("open", both_paths)
+            assert unknown["event_id"] is None  # no event the inbox would record: it needs someone
+            assert n8n.received == []
+            # The reconciliation sweep (here: the webhook again) records the event; the outbox hands it over.
+            recorded = requests.post(f"{base}/v1/events", params={"token": "odoo-secret"}, json=order_confirmed(8),
+                                     timeout=5).json()["event"]
+            assert failed["event_id"] == direct_only["event_id"] == recorded["id"]
+            assert wait_for(lambda: state(failed["id"]) == "settled")
+            assert [b["id"] for b in n8n.bodies()] == [recorded["id"]]
+            assert (state(direct_only["id"]), state(unknown["id"])) == ("open", "open")
+            timeline = requests.get(f"{base}/v1/timeline/sale.order:8", timeout=5).json()["entries"]
+            [entry] = [e for e in timeline if e["action"] == "dead_letter.settled"]
+            assert entry["data"]["webhook_path"] == "kit/sale-order-confirmed" and entry["data"]["letter"] == failed["id"]
+            late = report(direct_dead_letter_of(order_confirmed(8), "304", both_paths))
+            assert late["state"] == "settled"  # reported after the hand-over: settled at once
+
+
 def test_backoff_grows_exponentially_is_capped_and_jittered():
     assert backoff(1, 0.5, 60, rng=lambda: 1.0) == 0.5
     assert backoff(4, 0.5, 60, rng=lambda: 1.0) == 4.0

@@ -7,8 +7,8 @@ import requests
 from .conftest import HANDOFF_SECONDS, WEBHOOK_SECRET
 from scripts.procs import wait_for
 
-from .flows import (DIRECT_TRIGGER, consumption_state, draft_orders, events_of, last_webhook_seq, order_runs,
-                    outbox_delivery, outbox_row, provision, rpc, webhooks_since)
+from .flows import (DIRECT_TRIGGER, OUTBOX_TRIGGER, consumption_state, draft_orders, events_of, last_webhook_seq,
+                    order_runs, outbox_delivery, outbox_row, provision, rpc, webhooks_since)
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +71,8 @@ def test_outbox_webhook_needs_the_kit_token(stack):
         assert answer.status_code in (401, 403)
 
 
-def test_worker_down_becomes_a_dead_letter_that_replays_once_it_is_back(stack):
+def confirm_while_the_workers_are_down(stack) -> tuple[int, dict]:
+    """Confirm an order while n8n's direct run cannot reach the workers: answers the order and its dead letter."""
     provision(stack, "n8n")
     [order] = draft_orders(stack.sim, 1)
     since = last_webhook_seq(stack.sim)
@@ -88,21 +89,49 @@ def test_worker_down_becomes_a_dead_letter_that_replays_once_it_is_back(stack):
         found = wait_for(letter, 90, what="the dead letter")
         assert found["state"] == "open" and found["failed_node"] == "Record event in inbox", found
         assert found["workflow_id"] == "odooOpsOrderConf" and found["request"]["auth"] == "odoo-token"
+        assert sorted(found["workflow_paths"]) == ["kit/sale-order-confirmed", DIRECT_PATH]
         assert WEBHOOK_SECRET not in json.dumps(found)  # the secret is re-added on replay, never stored
         assert events_of(stack.desk, order) == []
     finally:
         stack.workers.start()
+    return order, found
 
+
+def test_worker_down_becomes_a_dead_letter_that_replays_once_it_is_back(stack):
+    order, found = confirm_while_the_workers_are_down(stack)
     replayed = stack.desk.post(f"/v1/dead-letters/{found['id']}/replay")
     assert replayed.status_code == 200, replayed.text
     assert replayed.json()["state"] == "replayed" and replayed.json()["last_replay_status"] == 202
     [recorded] = events_of(stack.workers, order)
     assert recorded["event"]["data"]["record"] == {"model": "sale.order", "id": order}
+    assert recorded["event"]["id"] == found["event_id"]
     assert stack.desk.post(f"/v1/dead-letters/{found['id']}/replay").status_code == 409
     runs = wait_for(lambda: [r for r in order_runs(stack.n8n)
                              if r["event_id"] == recorded["event"]["id"] and r["handed_over"]] or None, 60,
                     what="the replayed run to hand over")
-    assert len(runs) == 1 and runs[0]["trigger"] in (DIRECT_TRIGGER, "Workers outbox webhook")
+    assert len(runs) == 1 and runs[0]["trigger"] in (DIRECT_TRIGGER, OUTBOX_TRIGGER)
+
+
+def test_a_failed_direct_run_settles_when_the_outbox_hands_its_event_to_the_workflow(stack):
+    order, found = confirm_while_the_workers_are_down(stack)
+    # The event reaches the inbox later (the reconciliation sweep, or Odoo's rule pointed at the inbox): the outbox
+    # forwards it to the same workflow's outbox webhook, whose run hands the order over.
+    recorded = requests.post(stack.workers.url + "/v1/events", json=found["request"]["body"], timeout=30,
+                             params={"type": "sale.order.confirmed", "token": WEBHOOK_SECRET})
+    assert recorded.status_code == 201, recorded.text
+    event_id = recorded.json()["event"]["id"]
+    assert event_id == found["event_id"]
+
+    def settled():
+        letter = stack.desk.get(f"/v1/dead-letters/{found['id']}").json()
+        return letter if letter["state"] == "settled" else None
+
+    settled = wait_for(settled, 90, what="the dead letter to settle")
+    assert settled["settled_at"] and settled["replay_count"] == 0
+    runs = [r for r in order_runs(stack.n8n) if r["event_id"] == event_id]
+    assert [(r["trigger"], r["handed_over"]) for r in runs] == [(OUTBOX_TRIGGER, True)], runs
+    replay = stack.desk.post(f"/v1/dead-letters/{found['id']}/replay")
+    assert (replay.status_code, replay.json()["error"]["code"]) == (409, "already_settled")
 
 
 def test_a_hand_over_the_workers_cannot_do_fails_into_a_dead_letter_and_claims_nothing(stack):
