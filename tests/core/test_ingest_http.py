@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
@@ -146,5 +147,17 @@ def test_what_the_server_refuses_itself_gets_the_json_error_and_stores_nothing(s
     answer_status, headers, body = raw_request(server, request_bytes)
     assert answer_status == status
     assert headers["content-type"] == "application/json"
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["x-correlation-id"])
     assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
     assert recorded(server) == []
+
+
+def test_a_refusal_by_the_server_is_logged_under_the_correlation_id_it_answers(tmp_path):
+    with workers_server({"KIT_WEBHOOK_SECRET": SECRET}, folder=tmp_path) as base:
+        _, headers, _ = raw_request(base, REFUSED_BY_THE_SERVER[0][1])
+        correlation_id = headers["x-correlation-id"]
+    entries = [json.loads(line) for line in (tmp_path / "workers.log").read_text().splitlines()
+               if line.startswith("{")]
+    assert [(e["level"], e["msg"], e["status"], e["code"]) for e in entries
+            if e.get("correlation_id") == correlation_id] == [
+        ("WARNING", "request refused before the app", 414, "request_line_too_long")]
