@@ -118,7 +118,8 @@ def test_a_failed_direct_run_settles_when_the_outbox_hands_its_event_to_the_work
     # forwards it to the same workflow's outbox webhook, whose run hands the order over.
     recorded = requests.post(stack.workers.url + "/v1/events", json=found["request"]["body"], timeout=30,
                              params={"type": "sale.order.confirmed", "token": WEBHOOK_SECRET})
-    assert recorded.status_code == 201, recorded.text
+    # 200 when the scheduled sweep (every 5 minutes) recovered the order first: the same event either way.
+    assert recorded.status_code in (200, 201), recorded.text
     event_id = recorded.json()["event"]["id"]
     assert event_id == found["event_id"]
 
