@@ -6,7 +6,6 @@ from flask import Blueprint, current_app, g, request
 from .. import clock
 from ..contracts import contract, limit_parameter, read_json
 from ..errors import BadRequest, NotFound
-from ..store.database import MAX_ROW_ID
 from . import service, store
 
 bp = Blueprint("events", __name__)
@@ -39,24 +38,17 @@ def accept():
     "type": {"type": "string"}, "correlation_id": {"type": "string"}, "limit": limit_parameter(),
     "after": {"type": "string", "format": "date-time", "description": "received after this time"},
     "after_id": {"type": "string", "description": "with after: also those received at that time whose id sorts "
-                 "after this one; the last item's received_at and event id give the next page"},
-    "after_seq": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID,
-                  "description": "tail the log: the events numbered after this one, in the log's order (start at 0, "
-                  "then give the last item's seq); unlike paging by time, no event a writer commits late is skipped"}})
+                 "after this one; the last item's received_at and event id give the next page"}})
 def listing():
-    """Recorded events, oldest first (by time received, then id), filtered by type or correlation id; or, with
-    ``after_seq``, the log's tail in its order."""
+    """Recorded events, oldest first (by time received, then id), filtered by type or correlation id."""
     after = g.query.get("after")
     if "after_id" in g.query and after is None:
         raise BadRequest("after_id pages within after; give both", code="invalid_query",
                          details=[{"path": "after_id", "message": "only with after"}])
-    if "after_seq" in g.query and after is not None:
-        raise BadRequest("page by time (after) or by the log's sequence (after_seq), not both", code="invalid_query",
-                         details=[{"path": "after_seq", "message": "not with after"}])
     with _db().transaction() as tx:
         items = store.listing(tx, event_type=g.query.get("type"), correlation_id=g.query.get("correlation_id"),
                               limit=g.query["limit"], after=clock.iso(clock.parse(after)) if after else None,
-                              after_id=g.query.get("after_id"), after_seq=g.query.get("after_seq"))
+                              after_id=g.query.get("after_id"))
     return {"items": items}
 
 

@@ -41,16 +41,7 @@ ALTER TABLE event_consumptions ADD COLUMN lease_until TEXT;
 ALTER TABLE event_consumptions ADD COLUMN completed_at TEXT;
 UPDATE event_consumptions SET completed_at = consumed_at
 """),
-    # The log's sequence: numbers given to committed events in the order a reader finds them (see ``publish``),
-    # so a consumer tailing the log by ``seq`` misses none that a concurrent writer committed late.
-    (4, """
-ALTER TABLE events ADD COLUMN seq BIGINT;
-CREATE UNIQUE INDEX events_seq ON events (seq);
-CREATE INDEX events_unsequenced ON events (received_at, id) WHERE seq IS NULL
-"""),
 ]
-PUBLISH_BATCH = 5000  # events numbered per read at most, so the first read of a large unnumbered log stays short
-SEQUENCE_LOCK = 4243  # PostgreSQL advisory lock: one numbering at a time
 
 
 _INSERT = ("INSERT INTO events (id, idempotency_key, type, source, subject, correlation_id, origin, time, received_at, "
@@ -100,48 +91,23 @@ def existing_keys(tx, keys: list[str]) -> set[str]:
 
 
 def listing(tx, *, event_type: str | None, correlation_id: str | None, limit: int, after: str | None,
-            after_id: str | None = None, after_seq: int | None = None) -> list[dict]:
-    """Oldest first by (received_at, id); ``after``/``after_id`` continue after a page's last item (keyset paging).
-    With ``after_seq``: the events numbered after it, in the log's order (``publish`` first)."""
+            after_id: str | None = None) -> list[dict]:
+    """Oldest first by (received_at, id); ``after``/``after_id`` continue after a page's last item (keyset paging)."""
     clauses, params = [], []
     for column, value in (("type", event_type), ("correlation_id", correlation_id)):
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
-    order = "received_at, id"
-    if after_seq is not None:
-        publish(tx)
-        clauses.append("seq > ?")
-        params.append(after_seq)
-        order = "seq"
-    elif after and after_id is not None:
+    if after and after_id is not None:
         clauses.append("(received_at > ? OR (received_at = ? AND id > ?))")
         params += [after, after, after_id]
     elif after:
         clauses.append("received_at > ?")
         params.append(after)
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    rows = tx.fetchall(f"SELECT envelope, origin, received_at, seq FROM events {where} ORDER BY {order} LIMIT ?",
+    rows = tx.fetchall(f"SELECT envelope, origin, received_at FROM events {where} ORDER BY received_at, id LIMIT ?",
                        (*params, limit))
-    return [{"event": json.loads(r["envelope"]), "origin": r["origin"], "received_at": r["received_at"],
-             "seq": r["seq"]} for r in rows]
-
-
-def publish(tx) -> int:
-    """Number the committed events that have no number yet, after the highest one, oldest first; answers how many.
-
-    A number is given only once its event is committed and visible, and numberings take turns (SQLite's one writer;
-    an advisory lock on PostgreSQL), so the numbers become visible in order: an event whose writer commits late
-    gets a later number instead of slipping under a reader's position, which paging by time cannot promise."""
-    if tx.dialect == POSTGRESQL:
-        tx.execute("SELECT pg_advisory_xact_lock(?)", (SEQUENCE_LOCK,))
-    pending = tx.fetchall("SELECT id FROM events WHERE seq IS NULL ORDER BY received_at, id LIMIT ?",
-                          (PUBLISH_BATCH,))
-    if pending:
-        last = tx.fetchone("SELECT COALESCE(MAX(seq), 0) AS last FROM events")["last"]
-        tx.executemany("UPDATE events SET seq = ? WHERE id = ?",
-                       [(last + number, row["id"]) for number, row in enumerate(pending, start=1)])
-    return len(pending)
+    return [{"event": json.loads(r["envelope"]), "origin": r["origin"], "received_at": r["received_at"]} for r in rows]
 
 
 def timeline_entries(tx, correlation_id: str, limit: int = 1000) -> list[dict]:
