@@ -12,11 +12,14 @@ EVENTS = Counter("kit_events_total", "Events taken by POST /v1/events", ["type",
 OUTBOX = Counter("kit_outbox_deliveries_total", "Outbox delivery attempts", ["result"])
 
 
-def exposition() -> tuple[bytes, str]:
+def exposition(*collectors) -> tuple[bytes, str]:
+    """This process's metrics (under gunicorn: all its processes'), then what ``collectors`` read at this scrape."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    from prometheus_client import REGISTRY
-
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    else:
+        from prometheus_client import REGISTRY as registry
+    now = CollectorRegistry(auto_describe=False)  # registering reads nothing; collecting at the scrape does
+    for collector in collectors:
+        now.register(collector)
+    return generate_latest(registry) + generate_latest(now), CONTENT_TYPE_LATEST

@@ -5,6 +5,7 @@ from .. import metrics
 from ..contracts import contract
 from ..errors import Unavailable
 from ..openapi import build_spec
+from .backlog import BacklogCollector
 
 bp = Blueprint("ops", __name__)
 
@@ -28,8 +29,8 @@ def readyz():
 @bp.get("/metrics")
 @contract(media_type="text/plain")
 def prometheus():
-    """Prometheus text exposition."""
-    body, content_type = metrics.exposition()
+    """Prometheus text exposition: request and event counters, and the backlog read from the store."""
+    body, content_type = metrics.exposition(BacklogCollector(current_app.extensions["kit.db"]))
     return Response(body, content_type=content_type)
 
 

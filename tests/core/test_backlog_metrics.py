@@ -1,0 +1,83 @@
+"""/metrics counts what waits or is stuck from the store, so any gunicorn process answers the same numbers."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import requests
+
+from python_nodes.store import connect
+from tests.core.test_outbox import direct_dead_letter_of, wait_for
+from tests.harness.receiver import receiver
+from tests.harness.workers import order_confirmed, workers_server
+
+APPROVERS = "python_nodes/approvals/approvers.example.json"
+SHORTAGE = {"type": "stock.shortage.detected", "record": {"model": "sale.order", "id": 77, "name": "S00077"},
+            "context": {"order_value": 1800.0, "customer_tier": "B", "promised_at": "2030-01-15"},
+            "details": {"product_id": 7, "missing_qty": 12}, "source": "n8n"}
+APPROVAL = {"subject": {"type": "sale.order", "id": 78, "name": "S00078"}, "amount": 20000.0, "currency": "EUR",
+            "requester": {"id": "sam.sales", "name": "Sam Sales", "email": "sam.sales@example.com"},
+            "steps": [{"role": "finance"}],
+            "context": {"reasons": [{"code": "credit_limit_exceeded", "message": "exposure 65,000 > limit 50,000"}],
+                        "snapshot_digest": "sha256:" + "ab" * 32}}
+SAMPLE = re.compile(r'^(kit_\w+)(?:\{([^}]*)\})? ([0-9.e+-]+)$')
+
+
+def gauges(base: str) -> dict[tuple[str, str], float]:
+    """``{(name, labels): value}`` of the backlog gauges in one scrape."""
+    found = {}
+    for line in requests.get(f"{base}/metrics", timeout=10).text.splitlines():
+        match = SAMPLE.match(line)
+        if match and not match.group(1).endswith(("_total", "_bucket", "_sum", "_count", "_created")):
+            found[(match.group(1), match.group(2) or "")] = float(match.group(3))
+    return found
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_metrics_count_the_backlog_from_the_store(request, tmp_path, backend):
+    url = f"sqlite:///{tmp_path}/k.sqlite3" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    with receiver() as n8n:
+        n8n.refuse_with = 503
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_MAX_ATTEMPTS": "1",
+               "KIT_APPROVERS_FILE": APPROVERS}
+        with workers_server(env, database_url=url, workers=2) as base:
+            assert gauges(base)[("kit_backlog_readable", "")] == 1.0
+            for order in (1, 2):  # n8n refuses and the outbox gives up at once: dead
+                assert requests.post(f"{base}/v1/events", json=order_confirmed(order), timeout=5).status_code == 201
+            assert wait_for(lambda: gauges(base)[("kit_outbox_backlog", 'state="dead"')] == 2)
+            n8n.refuse_with = None
+            n8n.answering.clear()  # n8n now holds the next delivery open: it waits, pending
+            assert requests.post(f"{base}/v1/events", json=order_confirmed(3), timeout=5).status_code == 201
+            assert wait_for(lambda: n8n.received and len(n8n.received) == 3)
+            time.sleep(1.1)
+            now = gauges(base)
+            assert now[("kit_outbox_backlog", 'state="pending"')] == 1
+            assert now[("kit_outbox_oldest_pending_seconds", "")] >= 1.0
+
+            letter = requests.post(f"{base}/v1/dead-letters", json=direct_dead_letter_of(
+                order_confirmed(9), "501", ["odoo/sale-order-confirmed"]), timeout=5)
+            assert letter.status_code == 201
+            case = requests.post(f"{base}/v1/exceptions", json=SHORTAGE, timeout=30).json()["exception"]
+            approval = requests.post(f"{base}/v1/approvals", json=APPROVAL, timeout=30)
+            assert approval.status_code == 201, approval.text
+
+            scraped = [gauges(base) for _ in range(4)]  # answered by either process: the same numbers
+            assert all(s[("kit_dead_letters_unsettled", 'state="open"')] == 1 for s in scraped)
+            assert all(s[("kit_exception_cases_active", f'overdue="false",severity="{case["severity"]}"')] == 1
+                       for s in scraped)
+            assert all(s[("kit_approvals_pending", "")] == 1 for s in scraped)
+            # The case's SLA passes (written in the store: its policy gives hours).
+            store = connect(url)
+            try:
+                with store.transaction() as tx:
+                    tx.execute("UPDATE exception_cases SET sla_due_at = ? WHERE id = ?",
+                               ("2026-01-01T00:00:00Z", case["id"]))
+            finally:
+                store.close()
+            overdue = gauges(base)
+            assert overdue[("kit_exception_cases_active", f'overdue="true",severity="{case["severity"]}"')] == 1
+            assert ("kit_exception_cases_active", f'overdue="false",severity="{case["severity"]}"') not in overdue
+            n8n.answering.set()
+            assert wait_for(lambda: gauges(base)[("kit_outbox_backlog", 'state="pending"')] == 0)
+            assert gauges(base)[("kit_outbox_oldest_pending_seconds", "")] == 0
