@@ -4,10 +4,12 @@ from __future__ import annotations
 import re
 import time
 
+import psycopg
 import pytest
 import requests
 
 from python_nodes.store import connect
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.core.test_outbox import direct_dead_letter_of, wait_for
 from tests.harness.receiver import receiver
 from tests.harness.workers import order_confirmed, workers_server
@@ -81,3 +83,16 @@ def test_metrics_count_the_backlog_from_the_store(request, tmp_path, backend):
             n8n.answering.set()
             assert wait_for(lambda: gauges(base)[("kit_outbox_backlog", 'state="pending"')] == 0)
             assert gauges(base)[("kit_outbox_oldest_pending_seconds", "")] == 0
+
+
+def test_metrics_still_answer_when_the_store_cannot_be_read(postgres_url):
+    with workers_server({}, database_url=postgres_url, workers=1) as base:
+        assert gauges(base)[("kit_backlog_readable", "")] == 1.0
+        name = postgres_url.rsplit("/", 1)[1]
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # the store is gone under the running workers
+        answer = requests.get(f"{base}/metrics", timeout=30)
+        assert answer.status_code == 200
+        assert "kit_backlog_readable 0.0" in answer.text.splitlines()
+        assert "kit_http_requests_total{" in answer.text  # the process's own counters still answer
+        assert not any(line.startswith("kit_outbox_backlog") for line in answer.text.splitlines())
