@@ -5,7 +5,6 @@ import re
 import time
 
 import psycopg
-import pytest
 import requests
 
 from python_nodes.store import connect
@@ -36,14 +35,12 @@ def gauges(base: str) -> dict[tuple[str, str], float]:
     return found
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_metrics_count_the_backlog_from_the_store(request, tmp_path, backend):
-    url = f"sqlite:///{tmp_path}/k.sqlite3" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+def test_metrics_count_the_backlog_from_the_store(database_url):
     with receiver() as n8n:
         n8n.refuse_with = 503
         env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_MAX_ATTEMPTS": "1",
                "KIT_APPROVERS_FILE": APPROVERS}
-        with workers_server(env, database_url=url, workers=2) as base:
+        with workers_server(env, database_url=database_url, workers=2) as base:
             assert gauges(base)[("kit_backlog_readable", "")] == 1.0
             for order in (1, 2):  # n8n refuses and the outbox gives up at once: dead
                 assert requests.post(f"{base}/v1/events", json=order_confirmed(order), timeout=5).status_code == 201
@@ -70,7 +67,7 @@ def test_metrics_count_the_backlog_from_the_store(request, tmp_path, backend):
                        for s in scraped)
             assert all(s[("kit_approvals_pending", "")] == 1 for s in scraped)
             # The case's SLA passes (written in the store: its policy gives hours).
-            store = connect(url)
+            store = connect(database_url)
             try:
                 with store.transaction() as tx:
                     tx.execute("UPDATE exception_cases SET sla_due_at = ? WHERE id = ?",
