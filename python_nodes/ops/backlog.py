@@ -14,8 +14,6 @@ from ..exceptions import lifecycle
 from ..outbox import service as outbox
 
 log = logs.get("backlog")
-UNSETTLED_LETTERS = dead_letters.UNSETTLED
-WAITING_DELIVERIES = (outbox.PENDING, outbox.DEAD)
 
 
 class BacklogCollector:
@@ -38,12 +36,12 @@ class BacklogCollector:
 
 def _families(tx, now):
     yield _by_state(tx, "kit_outbox_backlog", "Events not yet delivered to n8n, by outbox state (dead: gave up, "
-                    "retried by hand with POST /v1/outbox/{id}/retry)", "outbox", WAITING_DELIVERIES)
+                    "retried by hand with POST /v1/outbox/{id}/retry)", "outbox", (outbox.PENDING, outbox.DEAD))
     oldest = tx.fetchone("SELECT MIN(created_at) AS oldest FROM outbox WHERE state = ?", (outbox.PENDING,))["oldest"]
     yield GaugeMetricFamily("kit_outbox_oldest_pending_seconds", "Age of the oldest event still waiting for n8n "
                             "(0 when none waits)", value=(now - clock.parse(oldest)).total_seconds() if oldest else 0.0)
     yield _by_state(tx, "kit_dead_letters_unsettled", "Failed n8n runs that still need someone, by state",
-                    "dead_letters", UNSETTLED_LETTERS)
+                    "dead_letters", dead_letters.UNSETTLED)
     yield _active_cases(tx, clock.iso(now))
     yield _by_state(tx, "kit_approvals_pending", "Approvals waiting for a decision", "approvals", (approvals.PENDING,),
                     labelled=False)
