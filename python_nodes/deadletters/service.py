@@ -42,8 +42,7 @@ def record(db, letter: dict, correlation_id: str) -> tuple[dict, bool]:
             audit_log.record(tx, actor="n8n", action="dead_letter.recorded", subject=f"n8n/{stored['workflow_id']}",
                              correlation_id=correlation_id,
                              data={"execution_id": stored["execution_id"], "failed_node": stored["failed_node"]})
-        delivered = created and event_id and next(
-            (path for path in sorted(webhook_paths(stored)) if outbox_store.delivered(tx, event_id, path)), None)
+        delivered = created and event_id and outbox_store.delivered_to(tx, event_id, webhook_paths(stored))
         if delivered:
             settle(tx, event_id, delivered)
             stored = store.get(tx, stored["id"])

@@ -114,7 +114,7 @@ def _accepted(answer: requests.Response) -> bool:
 
 
 def _delivered(db, row: dict) -> None:
-    """The row is done, and so are the dead letters of runs that failed on its event at its webhook before."""
+    """The row is done, and so are the dead letters of runs that failed on its event in its webhook's workflow."""
     with db.transaction() as tx:
         _set(tx, row["id"], state=DELIVERED, delivered_at=clock.iso(), locked_until=None, last_error=None)
         dead_letters.settle(tx, row["event_id"], row["target"])

@@ -22,7 +22,12 @@ CREATE INDEX outbox_due ON outbox (state, next_attempt_at)
 ]
 
 
-def delivered(tx, event_id: str, target: str) -> bool:
-    """Whether the outbox has delivered this event to this n8n webhook path."""
-    return tx.fetchone("SELECT 1 AS yes FROM outbox WHERE event_id = ? AND target = ? AND state = 'delivered'",
-                       (event_id, target)) is not None
+def delivered_to(tx, event_id: str, targets) -> str | None:
+    """One of these n8n webhook paths the outbox has delivered this event to, if any."""
+    targets = sorted(targets)
+    if not targets:
+        return None
+    marks = ", ".join("?" for _ in targets)
+    row = tx.fetchone(f"SELECT MIN(target) AS target FROM outbox WHERE event_id = ? AND target IN ({marks}) "
+                      "AND state = 'delivered'", (event_id, *targets))
+    return row["target"]
