@@ -1,5 +1,6 @@
 """HTTP: ``POST /v1/orders/release`` answers release, approve or hold for an Odoo order id or an inline snapshot;
-``/outcome`` writes a decision back to Odoo; ``/handover`` does both for a recorded order event, once."""
+``/outcome`` writes a decision back to Odoo; ``/handover`` does both for a recorded order event, once, and
+``/handovers`` for several."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,7 +12,7 @@ from ..approvals import directory as approvals_directory
 from ..approvals import store as approvals_store
 from ..audit import service as audit
 from ..contracts import contract, problems
-from ..errors import NotFound, Unprocessable, UpstreamError
+from ..errors import ApiError, NotFound, Unprocessable, UpstreamError
 from ..events import service as events_service
 from ..events import store as events_store
 from ..idempotency.service import DUPLICATE, run_once
@@ -30,8 +31,9 @@ OUTCOME_SCOPE = "release-outcome"
 # What the audit entry keeps of a decision: enough to write it back without trusting the caller's copy.
 DECISION_KEYS = ("decision", "tier", "approver_roles", "reasons", "policy", "snapshot_digest", "order_digest")
 SNAPSHOT_SCHEMA = "order-release-snapshot"
-# What a hand-over did: the decision is written to Odoo (or was before), it waits for approvals, or nothing (again).
-DONE, NEEDS_APPROVAL, REDELIVERY = "done", "needs_approval", "redelivery"
+# What a hand-over did: the decision is written to Odoo (or was before), it waits for approvals, nothing (again), or
+# (in a batch) it failed and claimed nothing.
+DONE, NEEDS_APPROVAL, REDELIVERY, FAILED = "done", "needs_approval", "redelivery", "failed"
 HANDOVER_LEASE_SECONDS = 60
 
 
@@ -76,7 +78,31 @@ def handover():
     (``release``): the caller starts the approvals from it and then says
     ``/v1/events/{id}/consumptions/{consumer}/done``. A redelivery of a handled event changes nothing."""
     body = g.body
-    event_id, consumer, lease = body["event_id"], body["consumer"], body.get("lease_seconds", HANDOVER_LEASE_SECONDS)
+    return hand_over(body["event_id"], body["consumer"], body.get("lease_seconds", HANDOVER_LEASE_SECONDS))
+
+
+@bp.post("/v1/orders/release/handovers")
+@contract(request="order-release-handovers-request", response="order-release-handovers")
+def handovers():
+    """Hand several recorded order events over in one call (a batch the outbox delivered), in order, each as
+    ``/handover`` does; one that fails is answered in its item (``handover: failed``, its status and error) and
+    leaves no claim, without stopping the others."""
+    body = g.body
+    consumer, lease = body["consumer"], body.get("lease_seconds", HANDOVER_LEASE_SECONDS)
+    return {"consumer": consumer,
+            "items": [_handover_item(event_id, consumer, lease) for event_id in body["event_ids"]]}
+
+
+def _handover_item(event_id: str, consumer: str, lease: int) -> dict:
+    try:
+        return hand_over(event_id, consumer, lease)
+    except ApiError as error:
+        return {"event_id": event_id, "consumer": consumer, "handover": FAILED, "status": error.status,
+                **error.to_dict()}
+
+
+def hand_over(event_id: str, consumer: str, lease: int) -> dict:
+    """What ``/handover`` answers for one event; raises its error (and leaves no claim) when it fails."""
     now = clock.now()
     with _db().transaction() as tx:
         order_id = order_of(events_store.get(tx, event_id), event_id)

@@ -136,3 +136,38 @@ def test_an_event_about_something_else_than_a_sale_order_is_refused(base):
     answer = handover(base, event_id)
     assert (answer.status_code, answer.json()["error"]["code"]) == (422, "not_a_sale_order")
     assert consumption(base, event_id) == []
+
+
+def handovers(base, event_ids: list[str]) -> requests.Response:
+    return requests.post(f"{base}/v1/orders/release/handovers", timeout=60,
+                         json={"event_ids": event_ids, "consumer": CONSUMER})
+
+
+def test_a_batch_hands_each_event_over_in_order_and_one_that_fails_does_not_stop_the_others(base, odoo):
+    released = make_order(odoo)
+    waiting = make_order(odoo, tier="B", credit=19950.0, limit=20000.0)
+    events = [record(base, released), record(base, 987653), record(base, waiting)]  # 987653: not in Odoo
+
+    answer = handovers(base, events)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert problems("order-release-handovers", body) == []
+    assert [(i["event_id"], i["handover"]) for i in body["items"]] == [
+        (events[0], "done"), (events[1], "failed"), (events[2], "needs_approval")]
+    failed = body["items"][1]
+    assert (failed["status"], failed["error"]["code"]) == (404, "odoo_missingerror")
+    assert consumption(base, events[1]) == []  # a redelivery tries it again
+    assert state(odoo, released) == "sale" and len(notes(odoo, released)) == 1
+    assert body["items"][2]["release"]["order_id"] == waiting
+    assert [c["state"] for c in consumption(base, events[2])] == ["claimed"]
+
+    again = handovers(base, events).json()["items"]
+    assert [i["handover"] for i in again] == ["redelivery", "failed", "failed"]
+    assert (again[2]["status"], again[2]["error"]["code"]) == (409, "consumption_in_progress")
+    assert len(notes(odoo, released)) == 1
+
+
+@pytest.mark.parametrize("event_ids", [[], ["a", "a"], "a"])
+def test_a_batch_that_is_empty_repeats_an_event_or_is_no_list_is_refused(base, event_ids):
+    answer = handovers(base, event_ids)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (422, "validation_failed"), answer.text
