@@ -9,7 +9,9 @@ DEVELOPMENT = "development"
 PRODUCTION = "production"
 
 # Counts that make no sense below one (the outbox would never send).
-AT_LEAST_ONE = ("outbox_batch", "outbox_concurrency")
+AT_LEAST_ONE = ("outbox_batch", "outbox_concurrency", "outbox_events_per_post")
+# The most events one hand-over call takes (POST /v1/orders/release/handovers).
+MAX_EVENTS_PER_POST = 100
 # Settings that must be set explicitly in production: the workers refuse to start without them.
 PRODUCTION_SECRETS = ("webhook_secret", "api_token", "n8n_token", "slack_signing_secret")
 
@@ -54,6 +56,9 @@ class Config:
     # reads and writes Odoo), so one at a time would let a slow Odoo throttle the whole backlog; each also holds
     # a worker thread for the hand-over, so more than half the threads would keep Odoo's webhooks waiting.
     outbox_concurrency: int = 2
+    # Most events in one post to a workflow that takes batches (its one execution hands them all over): under a
+    # backlog n8n's per-execution cost is paid once per batch instead of once per event.
+    outbox_events_per_post: int = 20
     outbox_max_attempts: int = 20
     outbox_backoff_base: float = 0.5
     outbox_backoff_max: float = 60.0
@@ -90,6 +95,9 @@ class Config:
         for name in AT_LEAST_ONE:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{PREFIX}{name.upper()} must be at least 1, not {getattr(self, name)}")
+        if self.outbox_events_per_post > MAX_EVENTS_PER_POST:
+            raise ConfigError(f"{PREFIX}OUTBOX_EVENTS_PER_POST must be at most {MAX_EVENTS_PER_POST}, "
+                              f"not {self.outbox_events_per_post}")
         if self.production:
             missing = [PREFIX + name.upper() for name in PRODUCTION_SECRETS if not getattr(self, name)]
             if missing:

@@ -33,36 +33,37 @@ class NotReplayable(Exception):
 
 def record(db, letter: dict, correlation_id: str) -> tuple[dict, bool]:
     """Store the letter (idempotent per execution) with its audit entry; returns ``(letter, created)``. A letter
-    whose event the outbox has delivered to its workflow since is settled at once."""
-    event = carried_event(letter.get("request"))
-    event_id = event["id"] if event else None
+    whose events the outbox has delivered to its workflow since is settled at once."""
+    event_ids = [event["id"] for event in carried_events(letter.get("request"))]
     with db.transaction() as tx:
-        stored, created = store.insert(tx, letter, OPEN, clock.iso(), event_id)
+        stored, created = store.insert(tx, letter, OPEN, clock.iso(), event_ids)
         if created:
             audit_log.record(tx, actor="n8n", action="dead_letter.recorded", subject=f"n8n/{stored['workflow_id']}",
                              correlation_id=correlation_id,
                              data={"execution_id": stored["execution_id"], "failed_node": stored["failed_node"]})
-        delivered = created and event_id and outbox_store.delivered_to(tx, event_id, webhook_paths(stored))
-        if delivered:
-            settle(tx, event_id, delivered)
-            stored = store.get(tx, stored["id"])
+            delivered = [outbox_store.delivered_to(tx, event_id, webhook_paths(stored)) for event_id in event_ids]
+            if event_ids and all(delivered):
+                settle(tx, event_ids[-1], delivered[-1])
+                stored = store.get(tx, stored["id"])
         return stored, created
 
 
-def carried_event(request: dict | None) -> dict | None:
-    """The event a failed run was started with: the envelope the outbox sent (with X-Kit-Token), or the event
-    Odoo's webhook body is recorded as (the direct path, ``?token=``); None when the request carries neither."""
+def carried_events(request: dict | None) -> list[dict]:
+    """The events a failed run was started with: the envelope the outbox sent (with X-Kit-Token) or each of its
+    batch (a JSON array), or the event Odoo's webhook body is recorded as (the direct path, ``?token=``); none
+    when the request carries neither."""
     body = (request or {}).get("body")
-    if not isinstance(body, dict):
-        return None
-    if request.get("auth") == AUTH_KIT_HEADER and "specversion" in body:
-        return body if isinstance(body.get("id"), str) else None
-    if request.get("auth") == AUTH_ODOO_TOKEN:
+    if request and request.get("auth") == AUTH_KIT_HEADER:
+        envelopes = body if isinstance(body, list) else [body]
+        if all(isinstance(e, dict) and "specversion" in e and isinstance(e.get("id"), str) for e in envelopes):
+            return envelopes
+        return []
+    if request and request.get("auth") == AUTH_ODOO_TOKEN and isinstance(body, dict):
         try:  # the id POST /v1/events gives this body, derived from its idempotency key
-            return events.normalize(body, type_hint=(request.get("query") or {}).get("type"))
+            return [events.normalize(body, type_hint=(request.get("query") or {}).get("type"))]
         except ApiError:  # not an event the inbox would record: the letter needs someone
-            return None
-    return None
+            return []
+    return []
 
 
 def webhook_paths(letter: dict) -> set[str]:
@@ -74,16 +75,23 @@ def webhook_paths(letter: dict) -> set[str]:
 def settle(tx, event_id: str, webhook_path: str) -> int:
     """Mark the unsettled letters of runs that failed on this event in the workflow behind this webhook settled:
     the outbox has delivered the event there since (n8n accepted it, so a run handled it), or its consumer
-    finished it. Returns how many; each gets an audit entry on the event's timeline."""
+    finished it; a run on a batch, once every event of it is. Returns how many; each gets an audit entry on the
+    event's timeline."""
     settled = 0
-    for letter in store.unsettled_of_event(tx, event_id, UNSETTLED):
-        if webhook_path in webhook_paths(letter):
-            store.record_settled(tx, letter["id"], state=SETTLED, at=clock.iso())
-            audit_log.record(tx, actor="outbox", action="dead_letter.settled", subject=f"n8n/{letter['workflow_id']}",
-                             correlation_id=carried_event(letter["request"])["correlationid"],
-                             data={"letter": letter["id"], "execution_id": letter["execution_id"],
-                                   "event_id": event_id, "webhook_path": webhook_path})
-            settled += 1
+    letters = store.unsettled_of_event(tx, event_id, UNSETTLED) + [
+        letter for letter in store.unsettled_of_batch_event(tx, event_id, UNSETTLED) if event_id in letter["event_ids"]]
+    for letter in letters:
+        paths = webhook_paths(letter)
+        others = [e for e in letter["event_ids"] if e != event_id]
+        if webhook_path not in paths or not all(outbox_store.delivered_to(tx, e, paths) for e in others):
+            continue
+        store.record_settled(tx, letter["id"], state=SETTLED, at=clock.iso())
+        event = next(e for e in carried_events(letter["request"]) if e["id"] == event_id)
+        audit_log.record(tx, actor="outbox", action="dead_letter.settled", subject=f"n8n/{letter['workflow_id']}",
+                         correlation_id=event["correlationid"],
+                         data={"letter": letter["id"], "execution_id": letter["execution_id"],
+                               "event_id": event_id, "webhook_path": webhook_path})
+        settled += 1
     return settled
 
 

@@ -35,23 +35,31 @@ CREATE INDEX dead_letters_event ON dead_letters (event_id)
     (3, """
 ALTER TABLE dead_letters ADD COLUMN workflow_paths TEXT
 """),
+    # The events of a run the outbox started with a batch (a JSON list of ids): it settles once all are delivered.
+    (4, """
+ALTER TABLE dead_letters ADD COLUMN batch_event_ids TEXT
+"""),
 ]
 
 COLUMNS = ("id, workflow_id, workflow_name, execution_id, failed_node, error_message, mode, request, state, "
            "replay_count, last_replay_status, last_replay_error, created_at, replayed_at, event_id, settled_at, "
-           "workflow_paths")
+           "workflow_paths, batch_event_ids")
 
 
-def insert(tx, letter: dict, state: str, at: str, event_id: str | None) -> tuple[dict, bool]:
-    """Record the letter; a second report of the same execution returns the first row and False."""
+def insert(tx, letter: dict, state: str, at: str, event_ids: list[str]) -> tuple[dict, bool]:
+    """Record the letter with the events its run was started with (one, a batch's, or none); a second report of
+    the same execution returns the first row and False."""
+    event_id = event_ids[0] if len(event_ids) == 1 else None
+    batch = json.dumps(event_ids) if len(event_ids) > 1 else None
     created = tx.fetchone(
         "INSERT INTO dead_letters (workflow_id, workflow_name, execution_id, failed_node, error_message, mode, "
-        "request, state, created_at, event_id, workflow_paths) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "request, state, created_at, event_id, workflow_paths, batch_event_ids) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (workflow_id, execution_id) DO NOTHING RETURNING id",
         (letter["workflow_id"], letter["workflow_name"], letter["execution_id"], letter.get("failed_node", ""),
          letter.get("error_message", ""), letter.get("mode", ""),
          json.dumps(letter["request"], sort_keys=True) if letter.get("request") else None, state, at, event_id,
-         json.dumps(letter.get("workflow_paths") or [])))
+         json.dumps(letter.get("workflow_paths") or []), batch))
     if created:
         return get(tx, created["id"]), True
     row = tx.fetchone(f"SELECT {COLUMNS} FROM dead_letters WHERE workflow_id = ? AND execution_id = ?",
@@ -82,10 +90,21 @@ def unsettled_of_event(tx, event_id: str, states: tuple[str, ...]) -> list[dict]
         (event_id, *states))]
 
 
+def unsettled_of_batch_event(tx, event_id: str, states: tuple[str, ...]) -> list[dict]:
+    """Unsettled letters of runs on a batch that held this event."""
+    marks = ", ".join("?" for _ in states)
+    return [_shape(r) for r in tx.fetchall(
+        f"SELECT {COLUMNS} FROM dead_letters WHERE state IN ({marks}) AND batch_event_ids LIKE ? ORDER BY id",
+        (*states, f'%"{event_id}"%'))]
+
+
 def record_settled(tx, letter_id: int, *, state: str, at: str) -> None:
     tx.execute("UPDATE dead_letters SET state = ?, settled_at = ? WHERE id = ?", (state, at, letter_id))
 
 
 def _shape(row: dict) -> dict:
+    row = dict(row)
+    batch = row.pop("batch_event_ids")
     return {**row, "request": json.loads(row["request"]) if row["request"] else None,
-            "workflow_paths": json.loads(row["workflow_paths"] or "[]")}
+            "workflow_paths": json.loads(row["workflow_paths"] or "[]"),
+            "event_ids": json.loads(batch) if batch else [row["event_id"]] if row["event_id"] else []}

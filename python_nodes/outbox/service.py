@@ -65,40 +65,93 @@ def claim_due(db, limit: int) -> list[dict]:
             (lease, PENDING, clock.iso(now), clock.iso(now), limit))
 
 
-def deliver(db, config, row: dict, session: requests.Session) -> bool:
-    """POST one event to its n8n webhook; record success, the next retry, or give up after max attempts. An event
-    that the consumer which recorded it has finished is not sent (it counts as delivered)."""
-    if row["unless_done_by"] and _finished_by(db, row["event_id"], row["unless_done_by"]):
-        _delivered(db, row)
-        metrics.OUTBOX.labels("handled").inc()
-        return True
-    if not leases.start_attempt(db, "outbox", row, LEASE_SECONDS):
-        return False  # taken over by another process after this batch's lease ran out: it sends the event
-    with db.transaction() as tx:
-        envelope = json.loads(tx.fetchone("SELECT envelope FROM events WHERE id = ?", (row["event_id"],))["envelope"])
-    url = config.n8n_webhook_base.rstrip("/") + "/" + row["target"]
-    error = None
-    try:
-        answer = session.post(url, json=envelope, timeout=config.outbox_timeout,
-                              headers={"X-Kit-Token": config.n8n_token, "X-Kit-Event-Id": envelope["id"],
-                                       "X-Correlation-Id": envelope["correlationid"]})
-        if _accepted(answer):
+def parcels(rows: list[dict], events_per_post: int) -> list[list[dict]]:
+    """Claimed rows grouped into posts, in claim order: up to ``events_per_post`` rows of one webhook that takes
+    batches (``targets.BATCHED``) per post, any other row alone."""
+    found, filling = [], {}
+    for row in rows:
+        if row["target"] not in targets.BATCHED:
+            found.append([row])
+            continue
+        parcel = filling.get(row["target"])
+        if parcel is None or len(parcel) >= events_per_post:
+            parcel = filling[row["target"]] = []
+            found.append(parcel)
+        parcel.append(row)
+    return found
+
+
+def deliver(db, config, parcel: list[dict], session: requests.Session) -> int:
+    """POST a parcel of rows (one target) to its n8n webhook and record per row its delivery, its next retry, or
+    giving up after max attempts; returns how many rows are delivered. An event that the consumer which recorded
+    it has finished is not sent (it counts as delivered)."""
+    delivered, sending = 0, []
+    for row in parcel:
+        if row["unless_done_by"] and _finished_by(db, row["event_id"], row["unless_done_by"]):
+            _delivered(db, row)
+            metrics.OUTBOX.labels("handled").inc()
+            delivered += 1
+        elif leases.start_attempt(db, "outbox", row, LEASE_SECONDS):
+            sending.append(row)
+        # else: taken over by another process after this claim's lease ran out: it sends the event
+    refused = _post(db, config, sending, session) if sending else {}
+    for row in sending:
+        if row["event_id"] in refused:
+            _retry_later(db, config, row, refused[row["event_id"]])
+        else:
             _delivered(db, row)
             metrics.OUTBOX.labels("delivered").inc()
-            return True
-        error = f"HTTP {answer.status_code} {answer.headers.get('Content-Type', '')}: {answer.text[:200]}"
+            delivered += 1
+    return delivered
+
+
+def _post(db, config, rows: list[dict], session: requests.Session) -> dict[str, str]:
+    """POST the rows' envelopes: the one alone, or to a webhook that takes batches a JSON array of them (waiting
+    up to ``outbox_timeout`` per event for the answer). ``{event id: error}`` for each event n8n did not accept:
+    all of them unless it answered a JSON 2xx, and of a batch those its answer's ``items`` mark failed."""
+    batch = rows[0]["target"] in targets.BATCHED
+    ids = [row["event_id"] for row in rows]
+    with db.transaction() as tx:
+        stored = tx.fetchall(f"SELECT id, envelope FROM events WHERE id IN ({', '.join('?' for _ in ids)})", ids)
+    by_id = {e["id"]: json.loads(e["envelope"]) for e in stored}
+    envelopes = [by_id[event_id] for event_id in ids]
+    headers = {"X-Kit-Token": config.n8n_token}
+    if not batch:
+        headers.update({"X-Kit-Event-Id": envelopes[0]["id"], "X-Correlation-Id": envelopes[0]["correlationid"]})
+    url = config.n8n_webhook_base.rstrip("/") + "/" + rows[0]["target"]
+    try:
+        answer = session.post(url, json=envelopes if batch else envelopes[0], headers=headers,
+                              timeout=(config.outbox_timeout, config.outbox_timeout * len(envelopes)))
     except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {exc}"[:300]
+        return dict.fromkeys(ids, f"{type(exc).__name__}: {exc}"[:300])
+    if not _accepted(answer):
+        return dict.fromkeys(ids, f"HTTP {answer.status_code} {answer.headers.get('Content-Type', '')}: "
+                                  f"{answer.text[:200]}")
+    return _failed_in_batch(answer) if batch else {}
+
+
+def _failed_in_batch(answer: requests.Response) -> dict[str, str]:
+    """``{event id: error}`` for the events a batch's answer says were not handed over (a failed hand-over leaves
+    no claim, so the event is sent again later)."""
+    try:
+        items = answer.json().get("items")
+    except (ValueError, AttributeError):
+        return {}
+    return {item["event_id"]: f"HTTP {item.get('status')} {json.dumps(item.get('error'))}"[:300]
+            for item in items or () if isinstance(item, dict) and item.get("handover") == "failed"}
+
+
+def _retry_later(db, config, row: dict, error: str) -> None:
+    """The next attempt after a backoff, or dead after max attempts."""
     if row["attempts"] >= config.outbox_max_attempts:
         _mark(db, row["id"], state=DEAD, locked_until=None, last_error=error)
         metrics.OUTBOX.labels("dead").inc()
         log.error("outbox gave up", extra={"fields": {"event_id": row["event_id"], "error": error}})
-        return False
+        return
     delay = backoff(row["attempts"], config.outbox_backoff_base, config.outbox_backoff_max)
     _mark(db, row["id"], next_attempt_at=clock.iso(clock.now() + timedelta(seconds=delay)), locked_until=None,
           last_error=error)
     metrics.OUTBOX.labels("retry").inc()
-    return False
 
 
 def _finished_by(db, event_id: str, consumer: str) -> bool:
@@ -161,19 +214,31 @@ def backlog(db) -> dict:
     return {row["state"]: row["n"] for row in rows}
 
 
+def unclaim(db, rows: list[dict]) -> None:
+    """Give back claimed rows this round has no free slot for, so the next round (of any process) takes them."""
+    if not rows:
+        return
+    with db.transaction() as tx:
+        for row in rows:
+            tx.execute("UPDATE outbox SET locked_until = NULL WHERE id = ? AND locked_until = ?",
+                       (row["id"], row["locked_until"]))
+
+
 def run_dispatcher(db, config, stop: threading.Event) -> None:
-    """Loop until ``stop``: keep up to ``outbox_concurrency`` deliveries in flight, claiming due rows as slots free
-    up (a slow delivery holds its slot only); sleep until woken or the poll interval passes when none is due."""
+    """Loop until ``stop``: keep up to ``outbox_concurrency`` posts in flight, claiming due rows as slots free up
+    (a slow post holds its slot only) and grouping them into posts (``parcels``): a backlog for a webhook that
+    takes batches goes out ``outbox_events_per_post`` events at a time, so n8n runs one execution per batch instead
+    of one per event. Sleeps until woken or the poll interval passes when nothing is due."""
     local = threading.local()
     slots = threading.Semaphore(config.outbox_concurrency)
 
-    def send(row: dict) -> None:
+    def send(parcel: list[dict]) -> None:
         try:
             if not hasattr(local, "session"):  # a requests.Session is not shared between threads
                 local.session = requests.Session()
-            deliver(db, config, row, local.session)
-        except Exception:  # the row stays leased and comes back after its lease
-            log.exception("outbox delivery failed", extra={"fields": {"event_id": row["event_id"]}})
+            deliver(db, config, parcel, local.session)
+        except Exception:  # the rows stay leased and come back after their lease
+            log.exception("outbox delivery failed", extra={"fields": {"event_ids": [r["event_id"] for r in parcel]}})
         finally:
             slots.release()
             _wakeup.set()  # a free slot: look for more work now
@@ -183,15 +248,19 @@ def run_dispatcher(db, config, stop: threading.Event) -> None:
             free = 0
             while slots.acquire(blocking=False):
                 free += 1
-            rows = []
+            posts = []
             try:
-                rows = claim_due(db, min(free, config.outbox_batch)) if free else []
+                if free:
+                    claimed = claim_due(db, min(free * config.outbox_events_per_post, config.outbox_batch))
+                    posts = parcels(claimed, config.outbox_events_per_post)
+                    unclaim(db, [row for parcel in posts[free:] for row in parcel])
+                    posts = posts[:free]
             except Exception:  # keep the loop alive
                 log.exception("outbox round failed")
-            for row in rows:
-                pool.submit(send, row)
-            for _ in range(free - len(rows)):
+            for parcel in posts:
+                pool.submit(send, parcel)
+            for _ in range(free - len(posts)):
                 slots.release()
-            if not rows:
+            if not posts:
                 _wakeup.wait(config.outbox_poll_seconds)
                 _wakeup.clear()

@@ -8,3 +8,7 @@ ROUTES = {
     types.EXCEPTION_ESCALATED: "kit/exception-escalated",
     types.STOCK_SHORTAGE_DETECTED: "kit/stock-shortage",
 }
+
+# Webhooks whose workflow takes a JSON array of envelopes (it hands them over in one call and answers
+# ``{"items": [{"event_id", "handover", ...}]}``): the outbox sends them a backlog in batches.
+BATCHED = frozenset({ROUTES[types.SALE_ORDER_CONFIRMED]})

@@ -1,6 +1,7 @@
 """The outbox forwards each recorded event to n8n's webhook until it is accepted, across gunicorn processes."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 
@@ -40,9 +41,9 @@ def test_events_reach_n8n_once_each_after_an_outage(request, tmp_path, backend):
                 assert requests.post(f"{base}/v1/events", json=order_confirmed(order_id), timeout=5).status_code == 201
             assert wait_for(lambda: len(n8n.received) >= 30)  # tried while n8n refuses
             n8n.refuse_with = None
-            assert wait_for(lambda: len(n8n.bodies()) >= 30)
+            assert wait_for(lambda: len(n8n.events()) >= 30)
             time.sleep(1.0)  # anything sent twice would show up by now
-            delivered = n8n.bodies()
+            delivered = n8n.events()
             assert sorted(b["data"]["record"]["id"] for b in delivered) == list(range(1, 31))
             accepted = [r for r in n8n.received if r["status"] == 200]
             assert {r["path"] for r in accepted} == {"/webhook/kit/sale-order-confirmed"}
@@ -62,9 +63,9 @@ def test_each_process_keeps_its_configured_number_of_deliveries_in_flight(tmp_pa
             time.sleep(0.5)  # a fourth would have arrived by now
             assert len(n8n.received) == 3
             n8n.answering.set()
-            assert wait_for(lambda: len(n8n.bodies()) >= 10)
+            assert wait_for(lambda: len(n8n.events()) >= 10)
             time.sleep(1.0)  # anything sent twice would show up by now
-            assert sorted(b["data"]["record"]["id"] for b in n8n.bodies()) == list(range(1, 11))
+            assert sorted(b["data"]["record"]["id"] for b in n8n.events()) == list(range(1, 11))
             assert requests.get(f"{base}/v1/outbox", timeout=5).json()["backlog"] == {"delivered": 10}
 
 
@@ -85,7 +86,7 @@ def test_gives_up_after_max_attempts_then_retry_delivers(tmp_path):
             # n8n has the body before the outbox has its answer: wait for the row to be recorded delivered.
             assert wait_for(lambda: requests.get(f"{base}/v1/outbox", params={"state": "delivered"},
                                                  timeout=5).json()["items"])
-            assert len(n8n.bodies()) == 1
+            assert len(n8n.events()) == 1
             assert requests.post(f"{base}/v1/outbox/{dead['id']}/retry", timeout=5).status_code == 404
 
 
@@ -117,7 +118,7 @@ def test_a_text_200_from_a_starting_n8n_is_not_a_delivery(tmp_path):
             [row] = requests.get(f"{base}/v1/outbox", timeout=5).json()["items"]
             assert row["state"] == "pending" and "n8n is starting up" in row["last_error"]
             n8n.starting_up = False
-            assert wait_for(lambda: len(n8n.bodies()) == 1)
+            assert wait_for(lambda: len(n8n.events()) == 1)
             assert wait_for(lambda: requests.get(f"{base}/v1/outbox", timeout=5).json()["backlog"] == {"delivered": 1})
 
 
@@ -143,16 +144,16 @@ def test_an_event_its_recorder_finished_within_the_hand_off_time_is_not_sent(req
             assert letter.json()["state"] == "open"
             time.sleep(1.0)
             assert n8n.received == []  # within the hand-off time the outbox leaves both to their run
-            assert wait_for(lambda: n8n.bodies())
+            assert wait_for(lambda: n8n.events())
             time.sleep(1.0)  # order 1 would show up by now
-            assert [b["id"] for b in n8n.bodies()] == [ids[2]]
+            assert [b["id"] for b in n8n.events()] == [ids[2]]
             rows = {r["event_id"]: r for r in requests.get(f"{base}/v1/outbox", timeout=5).json()["items"]}
             assert {e: (r["state"], r["attempts"]) for e, r in rows.items()} == {
                 ids[1]: ("delivered", 0), ids[2]: ("delivered", 1)}
             assert requests.get(f"{base}/v1/dead-letters/{letter.json()['id']}", timeout=5).json()["state"] == "settled"
             # Without handled_by an event is forwarded at once, as before.
             requests.post(f"{base}/v1/events", json=order_confirmed(3), timeout=5)
-            assert wait_for(lambda: len(n8n.bodies()) == 2, timeout=1.5)
+            assert wait_for(lambda: len(n8n.events()) == 2, timeout=1.5)
 
 
 def dead_letter_of(envelope: dict, execution_id: str, webhook_path: str = "kit/sale-order-confirmed") -> dict:
@@ -189,7 +190,7 @@ def test_the_dead_letter_of_a_run_the_outbox_delivers_again_is_settled(request, 
             assert state(elsewhere["id"])["state"] == "open"  # the outbox never delivered the event there
             replay = requests.post(f"{base}/v1/dead-letters/{failed['id']}/replay", timeout=5)
             assert (replay.status_code, replay.json()["error"]["code"]) == (409, "already_settled")
-            assert len(n8n.bodies()) == 1  # no replay reached n8n
+            assert len(n8n.events()) == 1  # no replay reached n8n
             late = report(dead_letter_of(envelope, "103"))  # reported after the delivery: settled at once
             assert (late.status_code, late.json()["state"]) == (201, "settled")
             timeline = requests.get(f"{base}/v1/timeline/{envelope['correlationid']}", timeout=5).json()["entries"]
@@ -235,7 +236,7 @@ def test_the_dead_letter_of_a_failed_direct_run_settles_when_the_outbox_hands_it
                                      timeout=5).json()["event"]
             assert failed["event_id"] == direct_only["event_id"] == recorded["id"]
             assert wait_for(lambda: state(failed["id"]) == "settled")
-            assert [b["id"] for b in n8n.bodies()] == [recorded["id"]]
+            assert [b["id"] for b in n8n.events()] == [recorded["id"]]
             assert (state(direct_only["id"]), state(unknown["id"])) == ("open", "open")
             timeline = requests.get(f"{base}/v1/timeline/sale.order:8", timeout=5).json()["entries"]
             [entry] = [e for e in timeline if e["action"] == "dead_letter.settled"]
@@ -266,10 +267,92 @@ def test_a_row_whose_batch_lease_ran_out_is_sent_only_by_the_process_that_took_i
     with responses.RequestsMock(assert_all_requests_are_fired=False) as n8n:
         n8n.post("http://n8n.test/webhook/kit/sale-order-confirmed", json={"ok": True})
         session = requests.Session()
-        assert [outbox.deliver(db, config, row, session) for row in batch] == [False, False]
+        assert outbox.deliver(db, config, batch, session) == 0
         assert len(n8n.calls) == 0
-        assert [outbox.deliver(db, config, row, session) for row in taken_over] == [True, True]
-        assert len(n8n.calls) == 2
+        assert outbox.deliver(db, config, taken_over, session) == 2
+        [call] = n8n.calls  # order-confirmed takes batches: both in one post, in claim order
+        assert [e["data"]["record"]["id"] for e in json.loads(call.request.body)] == [1, 2]
     assert outbox.backlog(db) == {"delivered": 2}
     assert [row["attempts"] for row in outbox.listing(db, None, 10)] == [1, 1]  # claims are not attempts: sends are
     db.close()
+
+
+def test_a_backlog_goes_to_a_webhook_that_takes_batches_in_posts_of_at_most_events_per_post(tmp_path):
+    with receiver() as n8n:
+        n8n.answering.clear()  # n8n holds the first post open while the backlog builds up
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_CONCURRENCY": "1",
+               "KIT_OUTBOX_EVENTS_PER_POST": "8"}
+        with workers_server(env, workers=1) as base:
+            for order_id in range(1, 21):
+                assert requests.post(f"{base}/v1/events", json=order_confirmed(order_id), timeout=5).status_code == 201
+                if order_id == 1:
+                    assert wait_for(lambda: n8n.received)
+            n8n.answering.set()
+            assert wait_for(lambda: len(n8n.events()) >= 20)
+            time.sleep(1.0)  # anything sent twice would show up by now
+            posts = [[e["data"]["record"]["id"] for e in body] for body in n8n.bodies()]
+            assert posts == [[1], list(range(2, 10)), list(range(10, 18)), [18, 19, 20]]
+            assert requests.get(f"{base}/v1/outbox", timeout=5).json()["backlog"] == {"delivered": 20}
+
+
+def test_the_events_a_batch_answer_marks_failed_are_sent_again_and_only_they(tmp_path):
+    with receiver() as n8n:
+        refused_once = set()
+
+        def hand_over(batch: list[dict]) -> dict:
+            """As order-confirmed answers: order 2's first hand-over fails (another run holds it)."""
+            items = []
+            for envelope in batch:
+                failed = envelope["data"]["record"]["id"] == 2 and envelope["id"] not in refused_once
+                if failed:
+                    refused_once.add(envelope["id"])
+                items.append({"event_id": envelope["id"], "handover": "failed" if failed else "done",
+                              **({"status": 409, "error": {"code": "consumption_in_progress"}} if failed else {})})
+            return {"consumer": "n8n.order-confirmed", "items": items}
+
+        n8n.answer = hand_over
+        n8n.answering.clear()
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_CONCURRENCY": "1",
+               "KIT_OUTBOX_BACKOFF_BASE": "0.1", "KIT_OUTBOX_BACKOFF_MAX": "0.2"}
+        with workers_server(env, workers=1) as base:
+            for order_id in range(1, 5):
+                requests.post(f"{base}/v1/events", json=order_confirmed(order_id), timeout=5)
+                if order_id == 1:
+                    assert wait_for(lambda: n8n.received)
+            n8n.answering.set()
+            assert wait_for(lambda: requests.get(f"{base}/v1/outbox", timeout=5).json()["backlog"] == {"delivered": 4})
+            time.sleep(0.5)  # anything sent again would show up by now
+            posts = [[e["data"]["record"]["id"] for e in body] for body in n8n.bodies()]
+            assert posts == [[1], [2, 3, 4], [2]]
+            rows = {r["event_id"]: r for r in requests.get(f"{base}/v1/outbox", timeout=5).json()["items"]}
+            assert sorted(r["attempts"] for r in rows.values()) == [1, 1, 1, 2]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_dead_letter_of_a_failed_batch_run_settles_once_the_outbox_delivered_every_event_of_it(
+        request, tmp_path, backend):
+    url = f"sqlite:///{tmp_path}/k.sqlite3" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    with receiver() as n8n:
+        n8n.refuse_with = 500  # the batch's run failed: n8n answers 500 and its error workflow reports a dead letter
+        env = {"KIT_N8N_WEBHOOK_BASE": n8n.url + "/webhook", "KIT_OUTBOX_BACKOFF_BASE": "0.2",
+               "KIT_OUTBOX_BACKOFF_MAX": "0.4", "KIT_OUTBOX_CONCURRENCY": "1"}
+        with workers_server(env, database_url=url, workers=1) as base:
+            batch = [requests.post(f"{base}/v1/events", json=order_confirmed(order_id), timeout=5).json()["event"]
+                     for order_id in (11, 12)]
+            assert wait_for(lambda: n8n.received)
+            letter = requests.post(f"{base}/v1/dead-letters", json=dead_letter_of(batch, "401"), timeout=5).json()
+            assert (letter["state"], letter["event_id"]) == ("open", None)
+            assert letter["event_ids"] == [e["id"] for e in batch]
+            n8n.refuse_with = None
+            assert wait_for(lambda: len(n8n.events()) >= 2)
+
+            def state() -> str:
+                return requests.get(f"{base}/v1/dead-letters/{letter['id']}", timeout=5).json()["state"]
+
+            assert wait_for(lambda: state() == "settled")
+            settled = [e for order_id in (11, 12) for e in requests.get(
+                f"{base}/v1/timeline/sale.order:{order_id}", timeout=5).json()["entries"]
+                if e["action"] == "dead_letter.settled"]
+            assert [e["data"]["letter"] for e in settled] == [letter["id"]]  # once, when its last event went out
+            late = requests.post(f"{base}/v1/dead-letters", json=dead_letter_of(batch, "402"), timeout=5).json()
+            assert late["state"] == "settled"  # reported after every event was delivered: settled at once

@@ -72,20 +72,22 @@ def events_of(workers, order_id: int) -> list[dict]:
 
 
 def order_runs(n8n) -> list[dict]:
-    """Each finished run of the order-confirmed workflow: its trigger, the event it handled, whether it handed the
-    order over (decided it, or started its approvals) or stopped at the effect-once gate (a redelivery, or 409
-    while another run held the event)."""
+    """What each finished run of the order-confirmed workflow did per event it handed over (a run from the outbox
+    may take a batch): its trigger, the event, whether it handed the order over (decided it, or started its
+    approvals) or stopped at the effect-once gate (a redelivery, or a 409 while another run held the event). A run
+    that handed nothing over (it failed before, or found no new event) counts once, without an event."""
     runs = []
     for execution in n8n.api.executions(ORDER_WORKFLOW_ID, include_data=True):
         run_data = _run_data(execution)
         trigger = OUTBOX_TRIGGER if OUTBOX_TRIGGER in run_data else DIRECT_TRIGGER if DIRECT_TRIGGER in run_data else ""
         answer = _first_output(run_data.get(HANDOVER_NODE))
-        body = answer.get("body") if isinstance(answer.get("body"), dict) else {}
-        runs.append({"id": execution["id"], "status": execution["status"], "trigger": trigger,
-                     "started_at": execution.get("startedAt"), "stopped_at": execution.get("stoppedAt"),
-                     "event_id": body.get("event_id"),
-                     "handed_over": body.get("handover") in ("done", "needs_approval"),
-                     "stopped_at_gate": body.get("handover") == "redelivery" or answer.get("statusCode") == 409})
+        items = (answer.get("body") or {}).get("items") if isinstance(answer.get("body"), dict) else None
+        run = {"id": execution["id"], "status": execution["status"], "trigger": trigger,
+               "started_at": execution.get("startedAt"), "stopped_at": execution.get("stoppedAt")}
+        for item in items or [{}]:
+            runs.append({**run, "event_id": item.get("event_id"),
+                         "handed_over": item.get("handover") in ("done", "needs_approval"),
+                         "stopped_at_gate": item.get("handover") == "redelivery" or item.get("status") == 409})
     return runs
 
 
@@ -104,11 +106,13 @@ def _run_data(execution: dict) -> dict:
 
 # -- Outbox-fed workflows other than order-confirmed, and the stand-ins for the people they notify ---------------
 
-def outbox_delivery(stack, path: str, envelope: dict) -> requests.Response:
-    """POST a recorded event to an n8n workflow's outbox webhook exactly as the workers' outbox does."""
-    return requests.post(stack.n8n.webhook(path), json=envelope, timeout=60,
-                         headers={"X-Kit-Token": stack.env["KIT_N8N_TOKEN"], "X-Kit-Event-Id": envelope["id"],
-                                  "X-Correlation-Id": envelope["correlationid"]})
+def outbox_delivery(stack, path: str, envelope: dict | list[dict]) -> requests.Response:
+    """POST a recorded event (or, to a webhook that takes batches, a list of them) to an n8n workflow's outbox
+    webhook exactly as the workers' outbox does."""
+    headers = {"X-Kit-Token": stack.env["KIT_N8N_TOKEN"]}
+    if isinstance(envelope, dict):
+        headers.update({"X-Kit-Event-Id": envelope["id"], "X-Correlation-Id": envelope["correlationid"]})
+    return requests.post(stack.n8n.webhook(path), json=envelope, timeout=60, headers=headers)
 
 
 def consumption_state(workers, event_id: str, consumer: str) -> str | None:

@@ -14,12 +14,17 @@ class Receiver:
         self.starting_up = False  # answer like n8n while it migrates: a text 200 for any path
         self.answering = threading.Event()  # clear it to hold every answer (a slow n8n) until it is set again
         self.answering.set()
+        self.answer = None  # a function of the posted JSON body that gives the JSON answer (default {"ok": true})
         self.lock = threading.Lock()
         self.url = ""
 
     def bodies(self) -> list[dict]:
         with self.lock:
             return [r["body"] for r in self.received if r["status"] == 200]
+
+    def events(self) -> list[dict]:
+        """The envelopes of accepted posts, a batch's (a JSON array) one by one."""
+        return [event for body in self.bodies() for event in (body if isinstance(body, list) else [body])]
 
 
 def _decode(raw: bytes, content_type: str):
@@ -38,15 +43,18 @@ def receiver():
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             status = state.refuse_with or 200
             starting_up = state.starting_up
+            posted = _decode(raw, self.headers.get("Content-Type", ""))
             with state.lock:
                 state.received.append({"path": self.path, "headers": dict(self.headers),
-                                       "status": 0 if starting_up else status,
-                                       "body": _decode(raw, self.headers.get("Content-Type", ""))})
+                                       "status": 0 if starting_up else status, "body": posted})
             state.answering.wait(60)
             self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8" if starting_up else "application/json")
             self.end_headers()
-            self.wfile.write(b"n8n is starting up. Please wait" if starting_up else b'{"ok": true}')
+            if starting_up:
+                self.wfile.write(b"n8n is starting up. Please wait")
+            else:
+                self.wfile.write(json.dumps(state.answer(posted) if state.answer else {"ok": True}).encode())
 
         def log_message(self, *args):
             pass
