@@ -43,7 +43,13 @@ def test_unknown_environment_is_refused():
         Config.from_env({"KIT_ENV": "staging"})
 
 
-@pytest.mark.parametrize("name", ["KIT_OUTBOX_CONCURRENCY", "KIT_OUTBOX_BATCH"])
+@pytest.mark.parametrize("name", ["KIT_OUTBOX_CONCURRENCY", "KIT_OUTBOX_BATCH", "KIT_OUTBOX_EVENTS_PER_POST"])
 def test_an_outbox_that_could_never_send_is_refused(name):
     with pytest.raises(ConfigError, match=name):
         Config.from_env({name: "0"})
+
+
+def test_more_events_per_post_than_one_hand_over_takes_is_refused():
+    assert Config.from_env({"KIT_OUTBOX_EVENTS_PER_POST": "100"}).outbox_events_per_post == 100
+    with pytest.raises(ConfigError, match="KIT_OUTBOX_EVENTS_PER_POST must be at most 100"):
+        Config.from_env({"KIT_OUTBOX_EVENTS_PER_POST": "101"})

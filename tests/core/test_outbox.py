@@ -245,6 +245,14 @@ def test_the_dead_letter_of_a_failed_direct_run_settles_when_the_outbox_hands_it
             assert late["state"] == "settled"  # reported after the hand-over: settled at once
 
 
+def test_parcels_group_a_batched_webhooks_rows_up_to_the_limit_and_send_other_rows_alone():
+    rows = [{"id": i, "target": target} for i, target in enumerate(
+        ["kit/sale-order-confirmed"] * 3 + ["kit/stock-shortage"] + ["kit/sale-order-confirmed"] * 2
+        + ["kit/exception-opened"])]
+    assert [[r["id"] for r in parcel] for parcel in outbox.parcels(rows, 4)] == [[0, 1, 2, 4], [3], [5], [6]]
+    assert [[r["id"] for r in parcel] for parcel in outbox.parcels(rows, 1)] == [[0], [1], [2], [3], [4], [5], [6]]
+
+
 def test_backoff_grows_exponentially_is_capped_and_jittered():
     assert backoff(1, 0.5, 60, rng=lambda: 1.0) == 0.5
     assert backoff(4, 0.5, 60, rng=lambda: 1.0) == 4.0
