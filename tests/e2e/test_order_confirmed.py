@@ -1,5 +1,6 @@
 """Issue 3 acceptance through the real n8n: one event per confirmation, wrong secret refused, dead letters replayed."""
 import json
+import time
 
 import pytest
 import requests
@@ -151,6 +152,40 @@ def test_a_hand_over_the_workers_cannot_do_is_answered_as_failed_and_claims_noth
     assert (item["event_id"], item["handover"], item["status"]) == (envelope["id"], "failed", 404), item
     assert item["error"]["code"] == "odoo_missingerror"
     assert consumption_state(stack.workers, envelope["id"], "n8n.order-confirmed") is None
+
+
+def over_credit_order(sim) -> int:
+    """A draft order of 10 x Olive Oil (950.00) for a tier B customer 50.00 below its credit limit: the release
+    policy asks finance to approve it."""
+    tag = rpc(sim, "res.partner.category", "search", [("name", "=", "Tier B")])
+    partner = rpc(sim, "res.partner", "create", {
+        "name": f"E2E over credit {time.monotonic_ns()}", "is_company": True, "street": "Kade 1", "city": "Delft",
+        "credit": 19950.0, "credit_limit": 20000.0, "category_id": [(6, 0, tag)]})
+    [oil] = rpc(sim, "product.product", "search", [("default_code", "=", "P-1001")])
+    return rpc(sim, "sale.order", "create", {"partner_id": partner, "order_line": [
+        (0, 0, {"product_id": oil, "product_uom_qty": 10.0})]})
+
+
+def test_a_batch_with_an_order_needing_approval_starts_its_approvals_and_hands_every_order_over(stack):
+    waiting = over_credit_order(stack.sim)
+    [released] = draft_orders(stack.sim, 1)
+    envelopes = [requests.post(stack.workers.url + "/v1/events", json=odoo_body(order), timeout=30,
+                               params={"token": WEBHOOK_SECRET, "type": "sale.order.changed"}).json()["event"]
+                 for order in (released, waiting)]  # a type the outbox does not forward: this post is the only one
+    answer = outbox_delivery(stack, "kit/sale-order-confirmed", envelopes)
+    assert answer.status_code == 200, answer.text
+    items = answer.json()["items"]
+    assert [(i["event_id"], i["handover"]) for i in items] == [
+        (envelopes[0]["id"], "done"), (envelopes[1]["id"], "needs_approval")], items
+    # The run answered after it started order-release for the waiting order and said done for it.
+    assert all(consumption_state(stack.workers, e["id"], "n8n.order-confirmed") == "done" for e in envelopes)
+    def approvals(order: int) -> list[dict]:
+        return stack.workers.get("/v1/approvals", params={"subject_type": "sale.order",
+                                                          "subject_id": str(order)}).json()["approvals"]
+
+    [approval] = wait_for(lambda: approvals(waiting) or None, 60, what="the approvals order-release asks for")
+    assert [step["role"] for step in approval["steps"]] == ["finance"]
+    assert approvals(released) == []
 
 
 def test_a_batch_from_the_outbox_is_handed_over_in_one_run(stack):
