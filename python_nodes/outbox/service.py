@@ -86,12 +86,14 @@ def deliver(db, config, parcel: list[dict], session: requests.Session) -> int:
     giving up after max attempts; returns how many rows are delivered. An event that the consumer which recorded
     it has finished is not sent (it counts as delivered)."""
     delivered, sending = 0, []
+    # Leased for as long as the post may take, so no other process sends these events while n8n works on them.
+    lease = LEASE_SECONDS + config.outbox_timeout * len(parcel)
     for row in parcel:
         if row["unless_done_by"] and _finished_by(db, row["event_id"], row["unless_done_by"]):
             _delivered(db, row)
             metrics.OUTBOX.labels("handled").inc()
             delivered += 1
-        elif leases.start_attempt(db, "outbox", row, LEASE_SECONDS):
+        elif leases.start_attempt(db, "outbox", row, lease):
             sending.append(row)
         # else: taken over by another process after this claim's lease ran out: it sends the event
     refused = _post(db, config, sending, session) if sending else {}

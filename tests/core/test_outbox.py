@@ -245,6 +245,31 @@ def test_the_dead_letter_of_a_failed_direct_run_settles_when_the_outbox_hands_it
             assert late["state"] == "settled"  # reported after the hand-over: settled at once
 
 
+def test_a_post_keeps_its_events_leased_for_as_long_as_it_may_take(database_url):
+    db = connect(database_url)
+    migrate(db, ["python_nodes.audit.store", "python_nodes.events.store", "python_nodes.outbox.store",
+                 "python_nodes.deadletters.store"])
+    config = Config(database_url=database_url, n8n_webhook_base="http://n8n.test/webhook", outbox_timeout=10)
+    for order_id in (1, 2, 3):
+        ingest(db, config, order_confirmed(order_id))
+    parcel = outbox.claim_due(db, 50)
+    leased_while_posting = []
+
+    def n8n_answers(_request):
+        with db.transaction() as tx:
+            leased_while_posting.extend(r["locked_until"] for r in tx.fetchall("SELECT locked_until FROM outbox"))
+        return 200, {"Content-Type": "application/json"}, "{}"
+
+    with responses.RequestsMock() as n8n:
+        n8n.add_callback(responses.POST, "http://n8n.test/webhook/kit/sale-order-confirmed", callback=n8n_answers)
+        posted_at = clock.now()
+        assert outbox.deliver(db, config, parcel, requests.Session()) == 3
+    # Three events may keep n8n up to 3 x 10 s: another process must not take them over meanwhile.
+    floor = posted_at + timedelta(seconds=outbox.LEASE_SECONDS + 30)
+    assert len(leased_while_posting) == 3 and all(clock.parse(t) >= floor for t in leased_while_posting)
+    db.close()
+
+
 def test_parcels_group_a_batched_webhooks_rows_up_to_the_limit_and_send_other_rows_alone():
     rows = [{"id": i, "target": target} for i, target in enumerate(
         ["kit/sale-order-confirmed"] * 3 + ["kit/stock-shortage"] + ["kit/sale-order-confirmed"] * 2
