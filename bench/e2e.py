@@ -306,12 +306,7 @@ def kit_rate(s: Stack, envelopes: list[dict], clients: int) -> Rate:
              clients)
     n = len(envelopes)
     runs = wait_finished(s.api, {ORDER_CONFIRMED["id"]: n}, floor, timeout=120 + 2 * n)[ORDER_CONFIRMED["id"]]
-    failed = [r for r in runs if r["status"] != "success"]
-    if failed:
-        raise SystemExit(f"{len(failed)} kit runs did not succeed, e.g. {failed[:3]}")
-    rate = measured(s, n, started, cpu_before, runs)
-    require_handed_over(s, [e["id"] for e in envelopes])
-    return rate
+    return handed_over_rate(s, runs, [e["id"] for e in envelopes], started, cpu_before)
 
 
 def outbox_rate(s: Stack, bodies: list[dict], clients: int) -> tuple[Rate, int]:
@@ -333,12 +328,18 @@ def outbox_rate(s: Stack, bodies: list[dict], clients: int) -> tuple[Rate, int]:
         if all(r["status"] in FINISHED for r in runs):
             break
         time.sleep(0.25)
+    return handed_over_rate(s, runs, [a.json()["event"]["id"] for a in answers], started, cpu_before), len(runs)
+
+
+def handed_over_rate(s: Stack, runs: list[dict], event_ids: list[str], started: float, cpu_before: float) -> Rate:
+    """The rate of finished order-confirmed ``runs`` over ``event_ids``; every run must have succeeded and every
+    event been handed over."""
     failed = [r for r in runs if r["status"] != "success"]
     if failed:
         raise SystemExit(f"{len(failed)} kit runs did not succeed, e.g. {failed[:3]}")
-    rate = measured(s, len(bodies), started, cpu_before, runs)
-    require_handed_over(s, [a.json()["event"]["id"] for a in answers])
-    return rate, len(runs)
+    rate = measured(s, len(event_ids), started, cpu_before, runs)
+    require_handed_over(s, event_ids)
+    return rate
 
 
 def require_handed_over(s: Stack, event_ids: list[str]) -> None:

@@ -78,9 +78,7 @@ def settle(tx, event_id: str, webhook_path: str) -> int:
     finished it; a run on a batch, once every event of it is. Returns how many; each gets an audit entry on the
     event's timeline."""
     settled = 0
-    letters = store.unsettled_of_event(tx, event_id, UNSETTLED) + [
-        letter for letter in store.unsettled_of_batch_event(tx, event_id, UNSETTLED) if event_id in letter["event_ids"]]
-    for letter in letters:
+    for letter in store.unsettled_of_event(tx, event_id, UNSETTLED):
         paths = webhook_paths(letter)
         others = [e for e in letter["event_ids"] if e != event_id]
         if webhook_path not in paths or not all(outbox_store.delivered_to(tx, e, paths) for e in others):

@@ -84,18 +84,12 @@ def record_replay(tx, letter_id: int, *, state: str, status: int | None, error: 
 
 
 def unsettled_of_event(tx, event_id: str, states: tuple[str, ...]) -> list[dict]:
+    """Unsettled letters of runs started with this event: alone, or in a batch."""
     marks = ", ".join("?" for _ in states)
-    return [_shape(r) for r in tx.fetchall(
-        f"SELECT {COLUMNS} FROM dead_letters WHERE event_id = ? AND state IN ({marks}) ORDER BY id",
-        (event_id, *states))]
-
-
-def unsettled_of_batch_event(tx, event_id: str, states: tuple[str, ...]) -> list[dict]:
-    """Unsettled letters of runs on a batch that held this event."""
-    marks = ", ".join("?" for _ in states)
-    return [_shape(r) for r in tx.fetchall(
-        f"SELECT {COLUMNS} FROM dead_letters WHERE state IN ({marks}) AND batch_event_ids LIKE ? ORDER BY id",
-        (*states, f'%"{event_id}"%'))]
+    rows = tx.fetchall(f"SELECT {COLUMNS} FROM dead_letters WHERE state IN ({marks}) "
+                       "AND (event_id = ? OR batch_event_ids LIKE ?) ORDER BY id",
+                       (*states, event_id, f'%"{event_id}"%'))
+    return [letter for letter in map(_shape, rows) if event_id in letter["event_ids"]]
 
 
 def record_settled(tx, letter_id: int, *, state: str, at: str) -> None:
