@@ -3,10 +3,9 @@
 Prints requests/s for both and their ratio, per store backend and per way of connecting. Targets: ratio >= 0.8 on
 SQLite, >= 0.7 on PostgreSQL.
 - ``new``: a new connection per request, as Odoo sends its webhooks (``requests.post`` without a session).
-- ``keep-alive``: connections reused. gunicorn keeps a connection on the worker process that accepted it, so with
-  few connections the trivial figure depends on how they happened to spread over the processes (seen: 1,600 to
-  4,600 req/s with 8 connections on 2 processes); this mode opens 4x ``--clients`` connections to spread them,
-  which narrows that swing but does not remove it on a shared machine: ``new`` is the steadier measure.
+- ``keep-alive``: connections reused; this mode opens 4x ``--clients`` connections, more than the workers have
+  threads, so requests wait in a process and the workers answer ``Connection: close`` then (gunicorn_worker.py):
+  the clients reconnect through the shared queue, which keeps the processes even. ``new`` is the steadier measure.
 The load comes from wrk (C, Debian package ``wrk``) when it is installed, so the client's own cost (building JSON
 bodies in Python threads) does not weigh on one side of the ratio; otherwise from Python threads (``--client``).
 Usage: .venv/bin/python bench/ingest.py [--seconds 5] [--clients 8] [--rounds 3] [--backends sqlite,postgresql]
