@@ -105,6 +105,7 @@ class Database:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._writer = _WriterLock(self.path)
             self._groups = _CommitGroups(self._sqlite_conn, self._writer)
+            self._checkpoints = _Checkpointer(self.path, self.closed)
         else:
             raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path or postgresql://...")
 
@@ -151,6 +152,10 @@ class Database:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
+        # The WAL goes back into the database file in a thread of its own (_Checkpointer), not in a commit that
+        # holds the write lock; a commit checkpoints only when that thread has fallen far behind.
+        conn.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_CHECKPOINT_PAGES}")
+        self._checkpoints.start()
         return conn
 
 
@@ -265,6 +270,48 @@ class _Group:
         self.size = 0
         self.error = None
         self.committed = threading.Event()
+
+
+# SQLite's own checkpoint runs in the commit that makes the WAL pass 1000 pages, holding the write lock through its
+# fsync of the database file (a few ms here: every writer of every process waits). Its docs' advice for busy
+# writers is to checkpoint from another thread instead, which a PASSIVE checkpoint does without taking that lock.
+CHECKPOINT_SECONDS = 0.2
+FALLBACK_CHECKPOINT_PAGES = 10000  # 40 MB of WAL: the commits checkpoint only if the thread cannot keep up
+
+
+class _Checkpointer:
+    """A thread per process that copies the WAL into the database file every ``CHECKPOINT_SECONDS``, so commits do
+    not. PASSIVE: it waits for no reader and no writer; a checkpoint another process runs meanwhile makes it
+    return busy, which is fine."""
+
+    def __init__(self, path: str, closed: threading.Event):
+        self._path = path
+        self._closed = closed
+        self._pid = None
+        self._lock = threading.Lock()
+        self.thread = None
+
+    def start(self) -> None:
+        """Run in this process (a forked child starts its own); nothing for an in-memory database."""
+        if self._path == ":memory:":
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self.thread = threading.Thread(target=self._run, name="kit-sqlite-checkpoint", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._closed.wait(CHECKPOINT_SECONDS):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # e.g. the file went away under a test; the next round tries again
+                    pass
+        finally:
+            conn.close()
 
 
 class _WriterLock:
