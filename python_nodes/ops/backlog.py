@@ -16,17 +16,22 @@ from ..outbox import service as outbox
 log = logs.get("backlog")
 
 
-class BacklogCollector:
-    """A Prometheus collector over one store (``prometheus_client`` calls ``collect`` at each scrape)."""
+def read(db) -> list:
+    """The backlog's metric families, read from the store in one transaction."""
+    with db.transaction() as tx:
+        return list(_families(tx, clock.now()))
 
-    def __init__(self, db):
-        self.db = db
+
+class BacklogCollector:
+    """A Prometheus collector over ``read`` (``prometheus_client`` calls ``collect`` at each scrape)."""
+
+    def __init__(self, read):
+        self.read = read
 
     def collect(self):
         try:
-            with self.db.transaction() as tx:
-                families = list(_families(tx, clock.now()))
-        except Exception as exc:  # any driver error: the process's own metrics still answer, and this says why not
+            families = self.read()
+        except Exception as exc:  # a driver error or no answer in time: the process's own metrics still answer
             log.warning("backlog not readable", extra={"fields": {"error": str(exc)[:300]}})
             families = []
         yield GaugeMetricFamily("kit_backlog_readable", "1 when the backlog gauges below were read from the store",

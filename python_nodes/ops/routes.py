@@ -1,13 +1,26 @@
 """HTTP: liveness, readiness, metrics and the OpenAPI document."""
+from functools import partial
+
 from flask import Blueprint, Response, current_app
 
 from .. import metrics
 from ..contracts import contract
 from ..errors import Unavailable
 from ..openapi import build_spec
-from .backlog import BacklogCollector
+from . import backlog
+from .deadline import TimedRead
 
 bp = Blueprint("ops", __name__)
+
+# How long /readyz and /metrics wait for the store: inside the probes' own timeouts (Prometheus: 10 s per scrape).
+STORE_READ_SECONDS = 5.0
+
+
+@bp.record_once
+def _store_reads(state) -> None:
+    db = state.app.extensions["kit.db"]
+    state.app.extensions["kit.ops"] = {"ping": TimedRead(db.ping, STORE_READ_SECONDS),
+                                       "backlog": TimedRead(partial(backlog.read, db), STORE_READ_SECONDS)}
 
 
 @bp.get("/healthz")
@@ -20,7 +33,7 @@ def healthz():
 def readyz():
     """The store is reachable, so requests can be served."""
     try:
-        current_app.extensions["kit.db"].ping()
+        current_app.extensions["kit.ops"]["ping"]()
     except Exception as exc:  # any driver error means not ready
         raise Unavailable(f"store unreachable: {exc}", code="store_unreachable") from exc
     return {"status": "ready", "store": current_app.extensions["kit.db"].dialect}
@@ -30,7 +43,7 @@ def readyz():
 @contract(media_type="text/plain")
 def prometheus():
     """Prometheus text exposition: request and event counters, and the backlog read from the store."""
-    body, content_type = metrics.exposition(BacklogCollector(current_app.extensions["kit.db"]))
+    body, content_type = metrics.exposition(backlog.BacklogCollector(current_app.extensions["kit.ops"]["backlog"]))
     return Response(body, content_type=content_type)
 
 

@@ -11,6 +11,7 @@ from python_nodes.store import connect
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.core.test_outbox import direct_dead_letter_of, wait_for
 from tests.harness.receiver import receiver
+from tests.harness.tcp_proxy import tcp_proxy
 from tests.harness.workers import order_confirmed, workers_server
 
 APPROVERS = "python_nodes/approvals/approvers.example.json"
@@ -93,3 +94,24 @@ def test_metrics_still_answer_when_the_store_cannot_be_read(postgres_url):
         assert "kit_backlog_readable 0.0" in answer.text.splitlines()
         assert "kit_http_requests_total{" in answer.text  # the process's own counters still answer
         assert not any(line.startswith("kit_outbox_backlog") for line in answer.text.splitlines())
+
+
+def test_probes_answer_in_time_when_the_store_goes_silent(postgres_url):
+    """A store that stops answering without refusing (a network cut): /metrics keeps the process's counters coming
+    and /readyz says not ready, each within STORE_READ_SECONDS (5 s), not the pool's 30 s or a hung TCP read."""
+    with tcp_proxy("127.0.0.1", 5432) as store:
+        through_proxy = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{store.port}")
+        with workers_server({}, database_url=through_proxy, workers=1) as base:
+            assert gauges(base)[("kit_backlog_readable", "")] == 1.0
+            store.freeze()
+            for _ in range(2):  # the second scrape waits on the first one's read, still hanging, not on a new one
+                started = time.monotonic()
+                answer = requests.get(f"{base}/metrics", timeout=9)
+                assert time.monotonic() - started < 8
+                assert "kit_backlog_readable 0.0" in answer.text.splitlines()
+                assert "kit_http_requests_total{" in answer.text
+            ready = requests.get(f"{base}/readyz", timeout=9)
+            assert ready.status_code == 503 and ready.json()["error"]["code"] == "store_unreachable"
+            store.thaw()
+            assert wait_for(lambda: gauges(base)[("kit_backlog_readable", "")] == 1.0)
+            assert requests.get(f"{base}/readyz", timeout=9).status_code == 200
