@@ -24,7 +24,16 @@ class Receiver:
 
     def events(self) -> list[dict]:
         """The envelopes of accepted posts, a batch's (a JSON array) one by one."""
-        return [event for body in self.bodies() for event in (body if isinstance(body, list) else [body])]
+        return _one_by_one(self.bodies())
+
+    def posted(self) -> list[dict]:
+        """The envelopes of every post, however it was answered, a batch's one by one."""
+        with self.lock:
+            return _one_by_one([r["body"] for r in self.received])
+
+
+def _one_by_one(bodies: list) -> list[dict]:
+    return [event for body in bodies for event in (body if isinstance(body, list) else [body])]
 
 
 def _decode(raw: bytes, content_type: str):
