@@ -6,8 +6,7 @@ import shutil
 import sqlite3
 import time
 
-from python_nodes.store import connect
-from python_nodes.store import database
+from python_nodes.store import connect, database
 
 PAGE = 4096
 
