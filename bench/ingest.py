@@ -8,8 +8,11 @@ SQLite, >= 0.7 on PostgreSQL.
   the clients reconnect through the shared queue, which keeps the processes even. ``new`` is the steadier measure.
 The load comes from wrk (C, Debian package ``wrk``) when it is installed, so the client's own cost (building JSON
 bodies in Python threads) does not weigh on one side of the ratio; otherwise from Python threads (``--client``).
+``--without-store`` serves the app with ingest's database transaction skipped (the webhook is still authenticated,
+parsed, validated, normalized and answered as a new event): the ratio ingest could reach if recording the event
+cost nothing, which tells how much of the gap is the store's and how much the HTTP and JSON layers'.
 Usage: .venv/bin/python bench/ingest.py [--seconds 5] [--clients 8] [--rounds 3] [--backends sqlite,postgresql]
-                                        [--connections new,keep-alive]
+                                        [--connections new,keep-alive] [--without-store]
 """
 from __future__ import annotations
 
@@ -42,6 +45,21 @@ PRODUCTION = {"KIT_ENV": "production", "KIT_LOG_LEVEL": "WARNING", "KIT_WEBHOOK_
               "KIT_API_TOKEN": "bench", "KIT_N8N_TOKEN": "bench", "KIT_SLACK_SIGNING_SECRET": "bench",
               "KIT_APPROVERS_FILE": str(Path(__file__).resolve().parents[1] / "python_nodes/approvals/approvers.example.json")}
 _counter = itertools.count(1)
+APP = "python_nodes.app:create_app()"
+APP_WITHOUT_STORE = "bench.ingest:app_without_store()"
+
+
+def app_without_store():
+    """The workers app whose inbox normalizes each event and answers it as new without recording it (no
+    transaction); only for ``--without-store``."""
+    from python_nodes.app import create_app
+    from python_nodes.events import service
+
+    def ingest(db, config, body, *, type_hint=None, handled_by=None):
+        return 201, {"event": service.normalize(body, type_hint=type_hint), "duplicate": False}
+
+    service.ingest = ingest
+    return create_app()
 
 
 def webhook() -> dict:
@@ -113,7 +131,9 @@ def bench_backend(database_url: str, args) -> dict[str, tuple[float, float, floa
     rounds, and the median of each round's ratio (its two measures ran back to back, so a slow spell of the
     machine weighs on both sides of it)."""
     found = {}
-    with workers_server(PRODUCTION, database_url=database_url, workers=args.workers, threads=args.threads) as base:
+    app = APP_WITHOUT_STORE if args.without_store else APP
+    with workers_server(PRODUCTION, database_url=database_url, workers=args.workers, threads=args.threads,
+                        app=app) as base:
         script = Path(tempfile.mkdtemp(prefix="kit-wrk-")) / "ingest.lua"
         script.write_text(WRK_SCRIPT)
         for mode in args.connections.split(","):
@@ -151,10 +171,12 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python")
     parser.add_argument("--connections", default="new,keep-alive", help="new (as Odoo sends), keep-alive or both")
+    parser.add_argument("--without-store", action="store_true", help="skip ingest's database transaction")
     args = parser.parse_args()
     targets = {"sqlite": 0.8, "postgresql": 0.7}
     print(f"load from {args.client}, {args.clients} connections ({args.clients * 4} when kept alive), "
-          f"{args.workers} gunicorn workers x {args.threads} threads")
+          f"{args.workers} gunicorn workers x {args.threads} threads"
+          + (", ingest WITHOUT its store transaction (not a measure of the kit)" if args.without_store else ""))
     print(f"{'backend':<11} {'connections':<11} {'trivial req/s':>14} {'ingest req/s':>13} {'ratio':>6} {'target':>7}")
     for backend in args.backends.split(","):
         if backend == "sqlite":
@@ -170,7 +192,7 @@ def main() -> None:
                 with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         for mode, (trivial, ingest, ratio) in found.items():
-            verdict = "ok" if ratio >= targets[backend] else "BELOW"
+            verdict = "ceiling" if args.without_store else "ok" if ratio >= targets[backend] else "BELOW"
             print(f"{backend:<11} {mode:<11} {trivial:>14.0f} {ingest:>13.0f} {ratio:>6.2f} {targets[backend]:>6.2f} "
                   f"{verdict}")
 

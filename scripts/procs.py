@@ -69,17 +69,17 @@ def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
         log.close()
 
 
-def start_workers(env: dict, port: int, folder: Path, name: str = "workers", health: str = "/healthz"
-                  ) -> subprocess.Popen:
-    """gunicorn serving the workers app on 127.0.0.1:``port`` (2 processes x 4 threads unless ``env`` says
+def start_workers(env: dict, port: int, folder: Path, name: str = "workers", health: str = "/healthz",
+                  app: str = "python_nodes.app:create_app()") -> subprocess.Popen:
+    """gunicorn serving the workers ``app`` on 127.0.0.1:``port`` (2 processes x 4 threads unless ``env`` says
     otherwise), its log and Prometheus files in ``folder``; returns once ``health`` answers."""
     prometheus = folder / f"prom-{name}"
     prometheus.mkdir(parents=True, exist_ok=True)
     log_path = folder / f"{name}.log"
     settings = {"KIT_BIND": f"127.0.0.1:{port}", "KIT_WORKERS": "2", "KIT_THREADS": "4", "KIT_LOG_LEVEL": "WARNING",
                 "PROMETHEUS_MULTIPROC_DIR": str(prometheus), **env}
-    proc = spawn([python(), "-m", "gunicorn", "-c", str(ROOT / "python_nodes" / "gunicorn_conf.py"),
-                  "python_nodes.app:create_app()"], settings, log_path)
+    proc = spawn([python(), "-m", "gunicorn", "-c", str(ROOT / "python_nodes" / "gunicorn_conf.py"), app],
+                 settings, log_path)
     try:
         wait_until_up(f"http://127.0.0.1:{port}{health}", proc, log_path=log_path)
     except BaseException:

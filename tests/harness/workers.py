@@ -10,14 +10,14 @@ from scripts.procs import free_port, start_workers, stop
 
 @contextmanager
 def workers_server(env: dict | None = None, *, workers: int = 2, threads: int = 4, database_url: str | None = None,
-                   folder: Path | None = None):
-    """Start gunicorn with the workers app on a free port; yields the base URL. ``env`` adds ``KIT_*`` settings;
+                   folder: Path | None = None, app: str = "python_nodes.app:create_app()"):
+    """Start gunicorn with the workers ``app`` on a free port; yields the base URL. ``env`` adds ``KIT_*`` settings;
     its database (unless ``database_url``) and its log ``workers.log`` go in ``folder`` (default: a new one)."""
     folder = folder or Path(tempfile.mkdtemp(prefix="kit-workers-"))
     port = free_port()
     settings = {"KIT_WORKERS": str(workers), "KIT_THREADS": str(threads),
                 "KIT_DATABASE_URL": database_url or f"sqlite:///{folder}/kit.sqlite3", **(env or {})}
-    proc = start_workers(settings, port, folder)
+    proc = start_workers(settings, port, folder, app=app)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
