@@ -35,6 +35,7 @@ import psycopg
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from scripts.procs import WORKERS_APP  # noqa: E402
 from tests.harness.workers import workers_server  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -45,7 +46,6 @@ PRODUCTION = {"KIT_ENV": "production", "KIT_LOG_LEVEL": "WARNING", "KIT_WEBHOOK_
               "KIT_API_TOKEN": "bench", "KIT_N8N_TOKEN": "bench", "KIT_SLACK_SIGNING_SECRET": "bench",
               "KIT_APPROVERS_FILE": str(Path(__file__).resolve().parents[1] / "python_nodes/approvals/approvers.example.json")}
 _counter = itertools.count(1)
-APP = "python_nodes.app:create_app()"
 APP_WITHOUT_STORE = "bench.ingest:app_without_store()"
 
 
@@ -131,7 +131,7 @@ def bench_backend(database_url: str, args) -> dict[str, tuple[float, float, floa
     rounds, and the median of each round's ratio (its two measures ran back to back, so a slow spell of the
     machine weighs on both sides of it)."""
     found = {}
-    app = APP_WITHOUT_STORE if args.without_store else APP
+    app = APP_WITHOUT_STORE if args.without_store else WORKERS_APP
     with workers_server(PRODUCTION, database_url=database_url, workers=args.workers, threads=args.threads,
                         app=app) as base:
         script = Path(tempfile.mkdtemp(prefix="kit-wrk-")) / "ingest.lua"

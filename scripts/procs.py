@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+WORKERS_APP = "python_nodes.app:create_app()"  # gunicorn's app target
 
 
 def free_port() -> int:
@@ -70,7 +71,7 @@ def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 
 
 def start_workers(env: dict, port: int, folder: Path, name: str = "workers", health: str = "/healthz",
-                  app: str = "python_nodes.app:create_app()") -> subprocess.Popen:
+                  app: str = WORKERS_APP) -> subprocess.Popen:
     """gunicorn serving the workers ``app`` on 127.0.0.1:``port`` (2 processes x 4 threads unless ``env`` says
     otherwise), its log and Prometheus files in ``folder``; returns once ``health`` answers."""
     prometheus = folder / f"prom-{name}"

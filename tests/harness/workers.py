@@ -5,12 +5,12 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from scripts.procs import free_port, start_workers, stop
+from scripts.procs import WORKERS_APP, free_port, start_workers, stop
 
 
 @contextmanager
 def workers_server(env: dict | None = None, *, workers: int = 2, threads: int = 4, database_url: str | None = None,
-                   folder: Path | None = None, app: str = "python_nodes.app:create_app()"):
+                   folder: Path | None = None, app: str = WORKERS_APP):
     """Start gunicorn with the workers ``app`` on a free port; yields the base URL. ``env`` adds ``KIT_*`` settings;
     its database (unless ``database_url``) and its log ``workers.log`` go in ``folder`` (default: a new one)."""
     folder = folder or Path(tempfile.mkdtemp(prefix="kit-workers-"))
