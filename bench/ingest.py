@@ -11,6 +11,8 @@ bodies in Python threads) does not weigh on one side of the ratio; otherwise fro
 ``--without-store`` serves the app with ingest's database transaction skipped (the webhook is still authenticated,
 parsed, validated, normalized and answered as a new event): the ratio ingest could reach if recording the event
 cost nothing, which tells how much of the gap is the store's and how much the HTTP and JSON layers'.
+Below the ratios it prints where each request's time went (Linux /proc, medians over the rounds): CPU of the gunicorn
+processes (user and system), CPU of PostgreSQL's server processes, and what the machine left idle, per request.
 Usage: .venv/bin/python bench/ingest.py [--seconds 5] [--clients 8] [--rounds 3] [--backends sqlite,postgresql]
                                         [--connections new,keep-alive] [--without-store]
 """
@@ -126,10 +128,66 @@ def measure_wrk(url: str, seconds: float, clients: int, script: str | None, keep
     return float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))
 
 
-def bench_backend(database_url: str, args) -> dict[str, tuple[float, float, float]]:
-    """``{connection mode: (trivial req/s, ingest req/s, ratio)}`` on one gunicorn: the rates' medians over the
-    rounds, and the median of each round's ratio (its two measures ran back to back, so a slow spell of the
-    machine weighs on both sides of it)."""
+TICK = os.sysconf("SC_CLK_TCK")
+CPU_COLUMNS = ("workers user", "workers system", "database", "idle")
+
+
+def cpu_seconds() -> dict:
+    """CPU seconds used so far per process (``{pid: (column, user, system)}``: this bench's descendants, i.e. its
+    gunicorn, as workers; PostgreSQL's server processes as the database) and the machine's idle seconds."""
+    parents, processes = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # exited meanwhile
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        parents[int(entry)] = int(fields[1])
+        processes[int(entry)] = (name, int(fields[11]) / TICK, int(fields[12]) / TICK)
+    found = {}
+    for pid, (name, user, system) in processes.items():
+        ancestor = parents.get(pid)
+        while ancestor not in (None, 0, 1, os.getpid()):
+            ancestor = parents.get(ancestor)
+        if ancestor == os.getpid():
+            found[pid] = ("workers", user, system)
+        elif name == "postgres":
+            found[pid] = ("database", user, system)
+    cpu = Path("/proc/stat").read_text().split()  # "cpu user nice system idle iowait ..."
+    return {"processes": found, "idle": (int(cpu[4]) + int(cpu[5])) / TICK}
+
+
+def cpu_per_request(before: dict, after: dict, requests_done: float) -> dict[str, float]:
+    """Microseconds per request in each of ``CPU_COLUMNS`` between two ``cpu_seconds()`` (a process that exited in
+    between is left out, one that started counts from zero, so a column can only undercount)."""
+    spent = dict.fromkeys(CPU_COLUMNS, 0.0)
+    for pid, (column, user, system) in after["processes"].items():
+        _, user_before, system_before = before["processes"].get(pid, (column, 0.0, 0.0))
+        if column == "workers":
+            spent["workers user"] += user - user_before
+            spent["workers system"] += system - system_before
+        else:
+            spent["database"] += user + system - user_before - system_before
+    spent["idle"] = after["idle"] - before["idle"]
+    return {column: max(0.0, seconds) / requests_done * 1e6 for column, seconds in spent.items()}
+
+
+def with_cpu(measure):
+    """``measure(seconds)`` that also answers the CPU spent per request (``cpu_per_request``)."""
+    def measured(seconds: float) -> tuple[float, dict[str, float]]:
+        before = cpu_seconds()
+        started = time.monotonic()
+        rate = measure(seconds=seconds)
+        return rate, cpu_per_request(before, cpu_seconds(), rate * (time.monotonic() - started))
+    return measured
+
+
+def bench_backend(database_url: str, args) -> dict[str, tuple[float, float, float, dict]]:
+    """``{connection mode: (trivial req/s, ingest req/s, ratio, cpu)}`` on one gunicorn: the rates' medians over
+    the rounds, the median of each round's ratio (its two measures ran back to back, so a slow spell of the
+    machine weighs on both sides of it), and ``cpu``: ``{"trivial"|"ingest": {column: median us per request}}``."""
     found = {}
     app = APP_WITHOUT_STORE if args.without_store else WORKERS_APP
     with workers_server(PRODUCTION, database_url=database_url, workers=args.workers, threads=args.threads,
@@ -150,14 +208,18 @@ def bench_backend(database_url: str, args) -> dict[str, tuple[float, float, floa
                 ingest = functools.partial(measure, lambda s: s.post(f"{base}/v1/events", params={"token": "bench"},
                                                                      json=webhook(), timeout=10),
                                            clients=clients, keep_alive=keep_alive)
-            trivial(seconds=1)  # warm up both paths
-            ingest(seconds=1)
-            trivial_rates, ingest_rates = [], []
+            trivial, ingest = with_cpu(trivial), with_cpu(ingest)
+            trivial(1)  # warm up both paths
+            ingest(1)
+            runs = {"trivial": [], "ingest": []}
             for _ in range(args.rounds):  # interleave so machine noise hits both alike
-                trivial_rates.append(trivial(seconds=args.seconds))
-                ingest_rates.append(ingest(seconds=args.seconds))
-            found[mode] = (statistics.median(trivial_rates), statistics.median(ingest_rates),
-                           statistics.median(i / t for t, i in zip(trivial_rates, ingest_rates)))
+                runs["trivial"].append(trivial(args.seconds))
+                runs["ingest"].append(ingest(args.seconds))
+            rates = {endpoint: [rate for rate, _ in found_runs] for endpoint, found_runs in runs.items()}
+            cpu = {endpoint: {column: statistics.median(spent[column] for _, spent in found_runs)
+                              for column in CPU_COLUMNS} for endpoint, found_runs in runs.items()}
+            found[mode] = (statistics.median(rates["trivial"]), statistics.median(rates["ingest"]),
+                           statistics.median(i / t for t, i in zip(rates["trivial"], rates["ingest"])), cpu)
     return found
 
 
@@ -178,6 +240,7 @@ def main() -> None:
           f"{args.workers} gunicorn workers x {args.threads} threads"
           + (", ingest WITHOUT its store transaction (not a measure of the kit)" if args.without_store else ""))
     print(f"{'backend':<11} {'connections':<11} {'trivial req/s':>14} {'ingest req/s':>13} {'ratio':>6} {'target':>7}")
+    spending = []
     for backend in args.backends.split(","):
         if backend == "sqlite":
             folder = tempfile.mkdtemp(prefix="kit-bench-")
@@ -191,10 +254,15 @@ def main() -> None:
             finally:
                 with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        for mode, (trivial, ingest, ratio) in found.items():
+        for mode, (trivial, ingest, ratio, cpu) in found.items():
             verdict = "ceiling" if args.without_store else "ok" if ratio >= targets[backend] else "BELOW"
             print(f"{backend:<11} {mode:<11} {trivial:>14.0f} {ingest:>13.0f} {ratio:>6.2f} {targets[backend]:>6.2f} "
                   f"{verdict}")
+            spending += [(backend, mode, endpoint, spent) for endpoint, spent in cpu.items()]
+    print("\nper request, microseconds of CPU time (medians over the rounds; idle: unused time of all cores):")
+    print(f"{'backend':<11} {'connections':<11} {'endpoint':<8} " + " ".join(f"{c:>14}" for c in CPU_COLUMNS))
+    for backend, mode, endpoint, spent in spending:
+        print(f"{backend:<11} {mode:<11} {endpoint:<8} " + " ".join(f"{spent[c]:>14.0f}" for c in CPU_COLUMNS))
 
 
 if __name__ == "__main__":
