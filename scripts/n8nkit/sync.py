@@ -88,21 +88,22 @@ def webhook_paths(workflows: list[dict]) -> list[str]:
                    if n["type"] == WEBHOOK_TYPE})
 
 
+def webhook_registered(base_url: str, path: str) -> bool:
+    """Whether n8n serves this production webhook now (a CORS preflight answers only for registered ones)."""
+    try:
+        answer = requests.options(f"{base_url}/webhook/{path}", timeout=5,
+                                  headers={"Origin": base_url, "Access-Control-Request-Method": "POST"})
+    except requests.RequestException:
+        return False
+    return answer.status_code < 300
+
+
 def wait_for_webhooks(base_url: str, paths: list[str], timeout: float = 60.0) -> None:
     """Block until n8n has every production webhook registered (a CORS preflight answers only for those)."""
     deadline = time.monotonic() + timeout
     pending = list(paths)
     while pending and time.monotonic() < deadline:
-        still = []
-        for path in pending:
-            try:
-                answer = requests.options(f"{base_url}/webhook/{path}", timeout=5,
-                                          headers={"Origin": base_url, "Access-Control-Request-Method": "POST"})
-                if answer.status_code >= 300:
-                    still.append(path)
-            except requests.RequestException:
-                still.append(path)
-        pending = still
+        pending = [path for path in pending if not webhook_registered(base_url, path)]
         if pending:
             time.sleep(0.5)
     if pending:

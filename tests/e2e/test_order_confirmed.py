@@ -1,11 +1,13 @@
 """Issue 3 acceptance through the real n8n: one event per confirmation, wrong secret refused, dead letters replayed."""
 import json
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
 
 from .conftest import HANDOFF_SECONDS, WEBHOOK_SECRET
+from scripts.n8nkit import paths, sync
 from scripts.procs import wait_for
 
 from .flows import (DIRECT_TRIGGER, OUTBOX_TRIGGER, consumption_state, draft_orders, events_of, last_webhook_seq,
@@ -14,6 +16,8 @@ from .flows import (DIRECT_TRIGGER, OUTBOX_TRIGGER, consumption_state, draft_ord
 pytestmark = pytest.mark.e2e
 
 DIRECT_PATH = "odoo/sale-order-confirmed"
+SWEEP = json.loads((paths.WORKFLOWS_DIR / "reconcile-scheduled.json").read_text())
+SWEEP_PATHS = sync.webhook_paths([SWEEP])
 
 
 def odoo_body(order_id: int) -> dict:
@@ -72,6 +76,23 @@ def test_outbox_webhook_needs_the_kit_token(stack):
         assert answer.status_code in (401, 403)
 
 
+@contextmanager
+def no_scheduled_sweep(n8n):
+    """Hold off the reconciliation workflow (its 5-minute schedule): a sweep that ran after the workers came back
+    would record the order itself, and the outbox would then settle its dead letter before the test's next step."""
+    n8n.api.deactivate(SWEEP["id"])
+    try:
+        # n8n takes a workflow's triggers down shortly after it answers; its webhook going away tells when.
+        wait_for(lambda: not any(sync.webhook_registered(n8n.url, path) for path in SWEEP_PATHS)
+                 and not any(run.get("status") in ("new", "running")
+                             for run in n8n.api.executions(workflow_id=SWEEP["id"])),
+                 60, what="the sweep's triggers to stop and its runs to finish")
+        yield
+    finally:
+        n8n.api.activate(SWEEP["id"])
+        sync.wait_for_webhooks(n8n.url, SWEEP_PATHS)
+
+
 def confirm_while_the_workers_are_down(stack) -> tuple[int, dict]:
     """Confirm an order while n8n's direct run cannot reach the workers: answers the order and its dead letter."""
     provision(stack, "n8n")
@@ -99,8 +120,9 @@ def confirm_while_the_workers_are_down(stack) -> tuple[int, dict]:
 
 
 def test_worker_down_becomes_a_dead_letter_that_replays_once_it_is_back(stack):
-    order, found = confirm_while_the_workers_are_down(stack)
-    replayed = stack.desk.post(f"/v1/dead-letters/{found['id']}/replay")
+    with no_scheduled_sweep(stack.n8n):
+        order, found = confirm_while_the_workers_are_down(stack)
+        replayed = stack.desk.post(f"/v1/dead-letters/{found['id']}/replay")
     assert replayed.status_code == 200, replayed.text
     assert replayed.json()["state"] == "replayed" and replayed.json()["last_replay_status"] == 202
     [recorded] = events_of(stack.workers, order)
@@ -114,13 +136,13 @@ def test_worker_down_becomes_a_dead_letter_that_replays_once_it_is_back(stack):
 
 
 def test_a_failed_direct_run_settles_when_the_outbox_hands_its_event_to_the_workflow(stack):
-    order, found = confirm_while_the_workers_are_down(stack)
-    # The event reaches the inbox later (the reconciliation sweep, or Odoo's rule pointed at the inbox): the outbox
-    # forwards it to the same workflow's outbox webhook, whose run hands the order over.
-    recorded = requests.post(stack.workers.url + "/v1/events", json=found["request"]["body"], timeout=30,
-                             params={"type": "sale.order.confirmed", "token": WEBHOOK_SECRET})
-    # 200 when the scheduled sweep (every 5 minutes) recovered the order first: the same event either way.
-    assert recorded.status_code in (200, 201), recorded.text
+    with no_scheduled_sweep(stack.n8n):
+        order, found = confirm_while_the_workers_are_down(stack)
+        # The event reaches the inbox later (the reconciliation sweep, or Odoo's rule pointed at the inbox): the
+        # outbox forwards it to the same workflow's outbox webhook, whose run hands the order over.
+        recorded = requests.post(stack.workers.url + "/v1/events", json=found["request"]["body"], timeout=30,
+                                 params={"type": "sale.order.confirmed", "token": WEBHOOK_SECRET})
+    assert recorded.status_code == 201, recorded.text
     event_id = recorded.json()["event"]["id"]
     assert event_id == found["event_id"]
 
