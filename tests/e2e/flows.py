@@ -162,6 +162,11 @@ def workflow_runs(n8n, workflow_id: str, trigger: str) -> list[dict]:
     return runs
 
 
+def any_running(runs: list[dict]) -> bool:
+    """Whether any of these n8n executions is still going."""
+    return any(r.get("status") in ("new", "running") for r in runs)
+
+
 def settled_runs(n8n, workflow_id: str, trigger: str, event_id: str, at_least: int,
                  waiting: int = 0, ran: str | None = None) -> list[dict] | None:
     """The event's runs once ``at_least`` exist and none is still running (``waiting`` of them parked in a Wait),
@@ -170,7 +175,7 @@ def settled_runs(n8n, workflow_id: str, trigger: str, event_id: str, at_least: i
     A run still going has no data yet, so no event id: while any run of the workflow goes on, wait. n8n also marks
     a run finished a moment before it stores the run's data, which ``ran`` waits out."""
     every = workflow_runs(n8n, workflow_id, trigger)
-    if any(r["status"] in ("new", "running") for r in every):
+    if any_running(every):
         return None
     runs = [r for r in every if r["event_id"] == event_id]
     parked = [r for r in runs if r["status"] == "waiting"]

@@ -10,8 +10,8 @@ from .conftest import HANDOFF_SECONDS, WEBHOOK_SECRET
 from scripts.n8nkit import paths, sync
 from scripts.procs import wait_for
 
-from .flows import (DIRECT_TRIGGER, OUTBOX_TRIGGER, consumption_state, draft_orders, events_of, last_webhook_seq,
-                    order_runs, outbox_delivery, outbox_row, provision, rpc, webhooks_since)
+from .flows import (DIRECT_TRIGGER, OUTBOX_TRIGGER, any_running, consumption_state, draft_orders, events_of,
+                    last_webhook_seq, order_runs, outbox_delivery, outbox_row, provision, rpc, webhooks_since)
 
 pytestmark = pytest.mark.e2e
 
@@ -84,8 +84,7 @@ def no_scheduled_sweep(n8n):
     try:
         # n8n takes a workflow's triggers down shortly after it answers; its webhook going away tells when.
         wait_for(lambda: not any(sync.webhook_registered(n8n.url, path) for path in SWEEP_PATHS)
-                 and not any(run.get("status") in ("new", "running")
-                             for run in n8n.api.executions(workflow_id=SWEEP["id"])),
+                 and not any_running(n8n.api.executions(workflow_id=SWEEP["id"])),
                  60, what="the sweep's triggers to stop and its runs to finish")
         yield
     finally:

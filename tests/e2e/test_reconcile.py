@@ -16,6 +16,8 @@ from tests.harness.odoo_sim import odoo_sim_server
 from scripts.procs import ROOT
 from tests.harness.workers import workers_server
 
+from .flows import any_running
+
 pytestmark = pytest.mark.e2e
 
 WORKFLOW_ID = "odooOpsReconSchd"
@@ -35,7 +37,7 @@ def _confirmed_events(workers_url: str) -> Counter:
 def _finished_runs(n8n) -> list[dict] | None:
     """The workflow's runs once none is running; the schedule (every 5 minutes) may have started some of them."""
     runs = n8n.api.executions(workflow_id=WORKFLOW_ID)
-    return None if any(r.get("status") in ("new", "running") for r in runs) else runs
+    return None if any_running(runs) else runs
 
 
 def _execution(n8n, run: dict) -> dict:
